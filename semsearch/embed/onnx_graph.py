@@ -1,0 +1,189 @@
+"""Build an ONNX graph of a BERT sentence encoder straight from its safetensors weights.
+
+No torch, no export step: the graph is written with ONNX Runtime's fused contrib ops
+(EmbedLayerNormalization, Attention, SkipLayerNormalization, BiasGelu), which is what
+ORT's transformer optimizer would produce from a torch export, and mean pooling over the
+attention mask happens inside the graph. The output is the pooled, *unnormalized* vector,
+because Ollama's legacy /api/embeddings returns it that way.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+
+BUILDER_VERSION = 1  # bump when the graph changes, so cached .onnx files are rebuilt
+
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Read a safetensors file with numpy alone (8-byte header size, JSON header, raw tensors)."""
+    data = path.read_bytes()
+    (header_size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + header_size])
+    base = 8 + header_size
+    tensors = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = meta["data_offsets"]
+        array = np.frombuffer(data, dtype=_DTYPES[meta["dtype"]], count=-1, offset=base + start)
+        count = int(np.prod(meta["shape"])) if meta["shape"] else 1
+        tensors[name] = (
+            array[:count].reshape(meta["shape"]).astype(np.float32, copy=True)
+            if meta["dtype"] == "F16"
+            else array[:count].reshape(meta["shape"]).copy()
+        )
+    return tensors
+
+
+def build_bert_encoder(weights: dict[str, np.ndarray], config: dict) -> bytes:
+    """Serialized ONNX model: (input_ids int32 [B,S], attention_mask int32 [B,S]) -> pooled [B,H]."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    hidden = int(config["hidden_size"])
+    heads = int(config["num_attention_heads"])
+    layers = int(config["num_hidden_layers"])
+    eps = float(config.get("layer_norm_eps", 1e-12))
+    prefix = "bert." if "bert.embeddings.word_embeddings.weight" in weights else ""
+
+    def w(name: str) -> np.ndarray:
+        return np.ascontiguousarray(weights[prefix + name], dtype=np.float32)
+
+    initializers = []
+
+    def const(name: str, value: np.ndarray) -> str:
+        initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    nodes = []
+    ms = "com.microsoft"
+
+    # Token types are all 0 for single sentences: fold that row into the position table.
+    positions = w("embeddings.position_embeddings.weight") + w("embeddings.token_type_embeddings.weight")[0]
+    nodes.append(
+        helper.make_node(
+            "EmbedLayerNormalization",
+            [
+                "input_ids",
+                "",
+                const("word_embeddings", w("embeddings.word_embeddings.weight")),
+                const("position_embeddings", positions),
+                "",
+                const("embeddings_ln_gamma", w("embeddings.LayerNorm.weight")),
+                const("embeddings_ln_beta", w("embeddings.LayerNorm.bias")),
+            ],
+            ["hidden_0", "", ""],
+            domain=ms,
+            epsilon=eps,
+        )
+    )
+    current = "hidden_0"
+    for i in range(layers):
+        p = f"encoder.layer.{i}."
+        qkv_weight = np.concatenate(
+            [w(p + f"attention.self.{part}.weight").T for part in ("query", "key", "value")], axis=1
+        )
+        qkv_bias = np.concatenate([w(p + f"attention.self.{part}.bias") for part in ("query", "key", "value")])
+        nodes.append(
+            helper.make_node(
+                "Attention",
+                [current, const(f"l{i}_qkv_w", qkv_weight), const(f"l{i}_qkv_b", qkv_bias), "attention_mask"],
+                [f"l{i}_context"],
+                domain=ms,
+                num_heads=heads,
+            )
+        )
+        nodes.append(
+            helper.make_node(
+                "MatMul",
+                [f"l{i}_context", const(f"l{i}_attn_out_w", w(p + "attention.output.dense.weight").T)],
+                [f"l{i}_attn_proj"],
+            )
+        )
+        nodes.append(
+            helper.make_node(
+                "SkipLayerNormalization",
+                [
+                    f"l{i}_attn_proj",
+                    current,
+                    const(f"l{i}_attn_ln_g", w(p + "attention.output.LayerNorm.weight")),
+                    const(f"l{i}_attn_ln_b", w(p + "attention.output.LayerNorm.bias")),
+                    const(f"l{i}_attn_out_b", w(p + "attention.output.dense.bias")),
+                ],
+                [f"l{i}_attn_norm"],
+                domain=ms,
+                epsilon=eps,
+            )
+        )
+        nodes.append(
+            helper.make_node(
+                "MatMul",
+                [f"l{i}_attn_norm", const(f"l{i}_ffn_in_w", w(p + "intermediate.dense.weight").T)],
+                [f"l{i}_ffn_in"],
+            )
+        )
+        nodes.append(
+            helper.make_node(
+                "BiasGelu",
+                [f"l{i}_ffn_in", const(f"l{i}_ffn_in_b", w(p + "intermediate.dense.bias"))],
+                [f"l{i}_ffn_act"],
+                domain=ms,
+            )
+        )
+        nodes.append(
+            helper.make_node(
+                "MatMul",
+                [f"l{i}_ffn_act", const(f"l{i}_ffn_out_w", w(p + "output.dense.weight").T)],
+                [f"l{i}_ffn_out"],
+            )
+        )
+        nodes.append(
+            helper.make_node(
+                "SkipLayerNormalization",
+                [
+                    f"l{i}_ffn_out",
+                    f"l{i}_attn_norm",
+                    const(f"l{i}_out_ln_g", w(p + "output.LayerNorm.weight")),
+                    const(f"l{i}_out_ln_b", w(p + "output.LayerNorm.bias")),
+                    const(f"l{i}_ffn_out_b", w(p + "output.dense.bias")),
+                ],
+                [f"hidden_{i + 1}"],
+                domain=ms,
+                epsilon=eps,
+            )
+        )
+        current = f"hidden_{i + 1}"
+
+    # Mean pooling over real tokens: sum(h * mask) / sum(mask).
+    nodes += [
+        helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
+        helper.make_node("Unsqueeze", ["mask_f", const("axis_last", np.array([-1], np.int64))], ["mask_3d"]),
+        helper.make_node("Mul", [current, "mask_3d"], ["masked"]),
+        helper.make_node("ReduceSum", ["masked", const("axis_seq", np.array([1], np.int64))], ["summed"], keepdims=0),
+        helper.make_node("ReduceSum", ["mask_3d", "axis_seq"], ["counts"], keepdims=0),
+        helper.make_node("Max", ["counts", const("min_count", np.array([1e-9], np.float32))], ["counts_safe"]),
+        helper.make_node("Div", ["summed", "counts_safe"], ["pooled"]),
+    ]
+
+    graph = helper.make_graph(
+        nodes,
+        "sentence_encoder",
+        [
+            helper.make_tensor_value_info("input_ids", TensorProto.INT32, ["batch", "seq"]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT32, ["batch", "seq"]),
+        ],
+        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", hidden])],
+        initializers,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(ms, 1)],
+        producer_name="semsearch",
+    )
+    model.ir_version = 8
+    return model.SerializeToString()

@@ -1,0 +1,61 @@
+"""One exception family, so the CLI can print a one-line message instead of a traceback.
+
+``status`` mirrors the HTTP status Ollama would answer with, so the server and the
+client share one vocabulary of failures.
+"""
+
+from __future__ import annotations
+
+
+class SemsearchError(Exception):
+    """Any failure a user should see as one clear line."""
+
+    status: int = 500
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInputError(SemsearchError):
+    status = 400
+
+
+class ContextLengthError(InvalidInputError):
+    """An input is longer than the model's context and truncation is off."""
+
+    def __init__(self, message: str = "the input length exceeds the context length"):
+        super().__init__(message)
+
+
+class ModelNotFoundError(SemsearchError):
+    status = 404
+
+    def __init__(self, model: str):
+        message = f"model '{model}' not found" if not model else f'model "{model}" not found, try pulling it first'
+        super().__init__(message)
+        self.model = model
+
+
+class ServerBusyError(SemsearchError):
+    status = 503
+
+    def __init__(self, message: str = "server busy, please try again.  maximum pending requests exceeded"):
+        super().__init__(message)
+
+
+class EmbedderHTTPError(SemsearchError):
+    """An embedding server answered with an error, or could not be reached (status 0)."""
+
+
+class ModelIntegrityError(SemsearchError):
+    """Model weights on disk differ from the pinned release."""
+
+
+class IndexMismatchError(SemsearchError):
+    """An index was built with another model or dimension count than the one asked for."""
