@@ -44,3 +44,293 @@ def cli() -> None:
 
 def main() -> None:
     cli(prog_name="semsearch")
+
+
+@cli.command()
+@click.argument("texts", nargs=-1)
+@click.option("-m", "--model", default="all-minilm", show_default=True, help="Embedding model.")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read one text per line from standard input.")
+@click.option("--no-truncate", is_flag=True, help="Fail on texts longer than the context instead of cutting them.")
+@click.option("--dimensions", type=int, default=None, help="Cut vectors to N values (then renormalize).")
+@click.option(
+    "--embedder", "embedder_spec", metavar="SPEC", envvar="SEMSEARCH_EMBEDDER", help="'local' or an Ollama URL."
+)
+@friendly_errors
+def embed(texts, model, from_stdin, no_truncate, dimensions, embedder_spec):
+    """Embed TEXTS and print the /api/embed response as JSON."""
+    import json
+
+    from semsearch.embed import get_embedder
+    from semsearch.errors import SemsearchError
+
+    items = list(texts)
+    if from_stdin:
+        items += [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not items:
+        raise SemsearchError("nothing to embed: give TEXT arguments or --stdin")
+    embedder = get_embedder(embedder_spec, model=model)
+    click.echo(f"semsearch: embedding with {embedder.description}", err=True)
+    result = embedder.embed_result(items, truncate=not no_truncate, dimensions=dimensions)
+    reply = {"model": model, "embeddings": [[float(x) for x in row] for row in result.vectors]}
+    for key in ("total_duration", "load_duration", "prompt_eval_count"):
+        if value := getattr(result, key):
+            reply[key] = int(value)
+    click.echo(json.dumps(reply))
+
+
+@cli.command()
+@click.option("--host", default=None, help="Bind address (default: from OLLAMA_HOST, else 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: from OLLAMA_HOST, else 11434).")
+@click.option("--max-queue", default=512, show_default=True, help="Pending requests before answering 503.")
+@click.option(
+    "--max-batch", default=64, show_default=True, help="Requests run through the model together (1 = one at a time)."
+)
+@click.option(
+    "--batch-wait-ms", default=5.0, show_default=True, help="How long a request waits for others to batch with."
+)
+@click.option("--max-body", default="32MB", show_default=True, help="Largest request body (413 above).")
+@click.option("--threads", type=int, default=None, help="Model threads (default: all cores).")
+@friendly_errors
+def serve(host, port, max_queue, max_batch, batch_wait_ms, max_body, threads):
+    """Serve the Ollama embedding API (/api/embed, /api/embeddings, /v1/embeddings) with the embedded models."""
+    import os
+
+    from semsearch.serve import parse_bind, run_server
+
+    shown_host, shown_port = parse_bind(os.environ.get("OLLAMA_HOST"))
+    click.echo(
+        f"semsearch: serving the Ollama embedding API on http://{host or shown_host}:{port or shown_port}", err=True
+    )
+    run_server(
+        host,
+        port,
+        max_pending=max_queue,
+        max_batch_requests=max_batch,
+        max_wait_ms=batch_wait_ms,
+        max_body_bytes=parse_size(max_body),
+        threads=threads,
+    )
+
+
+# -- indexing and searching ----------------------------------------------------------------------
+
+
+def index_options(command):
+    """--index, --model and --embedder, shared by every command that opens an index."""
+    command = click.option(
+        "--embedder",
+        "embedder_spec",
+        metavar="SPEC",
+        envvar="SEMSEARCH_EMBEDDER",
+        help="'local' (in-process model) or an Ollama URL; default: Ollama if it answers, else local.",
+    )(command)
+    command = click.option(
+        "-m", "--model", default=None, help="Embedding model (default: the index's, else all-minilm)."
+    )(command)
+    return click.option(
+        "--index",
+        "index_name",
+        metavar="NAME|PATH",
+        envvar="SEMSEARCH_INDEX",
+        help="Index name (under the data dir) or folder. Default: 'default'.",
+    )(command)
+
+
+def open_index(index_name: str | None, model: str | None, embedder_spec: str | None, **settings):
+    from semsearch.index import Index
+
+    return Index(index_name, model=model, embedder=embedder_spec, **settings)
+
+
+def announce(index) -> None:
+    click.echo(f"semsearch: embedding with {index.embedder.description}", err=True)
+
+
+def display_path(path: str) -> str:
+    """Paths under the current folder print relative to it, like grep does."""
+    import os
+
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def parse_size(value: str) -> int:
+    units = {"k": 1_000, "kb": 1_000, "m": 1_000_000, "mb": 1_000_000, "g": 1_000_000_000, "gb": 1_000_000_000}
+    text = value.strip().lower()
+    for suffix in sorted(units, key=len, reverse=True):
+        if text.endswith(suffix) and text[: -len(suffix)].strip().replace(".", "", 1).isdigit():
+            return int(float(text[: -len(suffix)]) * units[suffix])
+    if text.isdigit():
+        return int(text)
+    raise click.BadParameter(f"not a size: {value!r} (try 500k, 10MB)")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@index_options
+@click.option("--include", multiple=True, metavar="GLOB", help="Index only files matching GLOB (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching GLOB (repeatable).")
+@click.option("--max-file-size", default="10MB", show_default=True, help="Skip files larger than this.")
+@click.option("--reindex", is_flag=True, help="Drop everything in the index and embed all files again.")
+@click.option("--chunk-tokens", type=int, default=None, help="Chunk size in tokens (default 200).")
+@click.option(
+    "--overlap", "overlap_tokens", type=int, default=None, help="Overlap between chunks in tokens (default 30)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@friendly_errors
+def index(
+    paths,
+    index_name,
+    model,
+    embedder_spec,
+    include,
+    exclude,
+    max_file_size,
+    reindex,
+    chunk_tokens,
+    overlap_tokens,
+    as_json,
+):
+    """Index files under PATHS (incremental: unchanged files are skipped)."""
+    import json
+
+    idx = open_index(index_name, model, embedder_spec, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens)
+    announce(idx)
+    bar = None
+    interactive = sys.stderr.isatty()
+
+    def on_progress(done: int, total: int) -> None:
+        nonlocal bar
+        if not interactive:
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="Indexing", file=sys.stderr, show_pos=True)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    def on_warning(line: str) -> None:
+        click.echo(f"warning: {line}", err=True)
+
+    try:
+        report = idx.add(
+            paths,
+            include=include,
+            exclude=exclude,
+            max_file_bytes=parse_size(max_file_size),
+            reindex=reindex,
+            on_warning=on_warning,
+            on_progress=on_progress,
+        )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        idx.close()
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        click.echo(report.summary())
+    if report.indexed == 0 and report.failed > 0:
+        sys.exit(1)  # nothing could be indexed
+
+
+def result_record(rank: int, hit) -> dict:
+    record = hit.to_dict()
+    record["path"] = display_path(hit.path)
+    record["rank"] = rank
+    record["score"] = round(hit.score, 6)
+    return record
+
+
+@cli.command()
+@click.argument("text", required=False)
+@index_options
+@click.option("-k", "k", default=10, show_default=True, help="How many results.")
+@click.option("--path", "path_glob", metavar="GLOB", help="Only results from files matching GLOB (e.g. 'docs/*.md').")
+@click.option("--min-score", type=float, default=None, help="Drop results scoring below this.")
+@click.option("--mode", type=click.Choice(["dense", "keyword", "hybrid"]), default="dense", show_default=True)
+@click.option(
+    "--queries", "queries_file", type=click.File("r"), help="Answer many queries (lines, or JSONL with id/text)."
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines output, one result per line.")
+@friendly_errors
+def query(text, index_name, model, embedder_spec, k, path_glob, min_score, mode, queries_file, as_json):
+    """Search the index for TEXT by meaning."""
+    import json
+
+    from semsearch.errors import SemsearchError
+
+    if (text is None) == (queries_file is None):
+        raise SemsearchError("give a query TEXT or --queries FILE (one of the two)")
+    idx = open_index(index_name, model, embedder_spec)
+    if queries_file is not None:
+        for number, line in enumerate(queries_file, start=1):
+            if not line.strip():
+                continue
+            qid, qtext = str(number), line.strip()
+            if qtext.startswith("{"):
+                try:
+                    item = json.loads(qtext)
+                    qid, qtext = str(item.get("id", number)), item["text"]
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    raise SemsearchError(f"{queries_file.name} line {number}: expected JSON with 'text'") from None
+            hits = idx.search(qtext, k, mode=mode, path_glob=path_glob, min_score=min_score)
+            results = [result_record(rank, h) for rank, h in enumerate(hits, 1)]
+            click.echo(json.dumps({"id": qid, "query": qtext, "results": results}))
+        return
+    hits = idx.search(text, k, mode=mode, path_glob=path_glob, min_score=min_score)
+    if as_json:
+        for rank, hit in enumerate(hits, start=1):
+            click.echo(json.dumps(result_record(rank, hit)))
+        return
+    if not hits:
+        click.echo("No results.", err=True)
+    for rank, hit in enumerate(hits, start=1):
+        location = display_path(hit.path) + hit.location[len(hit.path) :]
+        heading = f"  {hit.heading}" if hit.heading else ""
+        click.echo(f"{rank:>2}. {click.style(location, bold=True)}  [{hit.score:.3f}]{heading}")
+        click.echo(f"    {hit.snippet()}")
+
+
+@cli.command()
+@index_options
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def status(index_name, model, embedder_spec, as_json):
+    """Show what an index holds and how it was built."""
+    import json
+
+    info = open_index(index_name, model, embedder_spec).status()
+    if as_json:
+        click.echo(json.dumps(info))
+        return
+    for key, value in info.items():
+        click.echo(f"{key:>15}: {value if value is not None else '-'}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@index_options
+@friendly_errors
+def rm(paths, index_name, model, embedder_spec):
+    """Remove files (or everything under folders) from the index."""
+    removed = open_index(index_name, model, embedder_spec).remove(paths)
+    click.echo(f"removed {removed} file{'s' if removed != 1 else ''}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def indexes(as_json):
+    """List the named indexes in the data dir."""
+    import json
+
+    from semsearch.store.location import list_indexes
+
+    for path in list_indexes():
+        if as_json:
+            click.echo(json.dumps({"name": path.name, "path": str(path)}))
+        else:
+            click.echo(f"{path.name}\t{path}")

@@ -1,0 +1,40 @@
+"""Embedding backends behind one interface, and the choice between them.
+
+Kept import-light: numpy and onnxruntime load only when a backend is used.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from semsearch.embed.base import Embedder
+
+LOCAL = "local"
+
+
+def get_embedder(spec: str | None = None, model: str = "all-minilm", *, probe_timeout: float = 0.3) -> Embedder:
+    """The embedder for `spec`: "local", an Ollama URL/host, or None for the default.
+
+    Default ($SEMSEARCH_EMBEDDER unset): the Ollama server at $OLLAMA_HOST (127.0.0.1:11434)
+    when it answers within `probe_timeout` seconds, else the in-process model.
+    """
+    from semsearch.embed.ollama import OllamaClient, OllamaEmbedder
+
+    spec = spec if spec is not None else os.environ.get("SEMSEARCH_EMBEDDER") or None
+    if spec == LOCAL:
+        from semsearch.embed.local import LocalEmbedder
+
+        return LocalEmbedder(model)
+    if spec:
+        return OllamaEmbedder(spec, model)
+    client = OllamaClient()
+    if client.is_running(probe_timeout):
+        return OllamaEmbedder(client.base_url, model)
+    from semsearch.embed.local import LocalEmbedder
+
+    return LocalEmbedder(model)
+
+
+__all__ = ["LOCAL", "get_embedder"]

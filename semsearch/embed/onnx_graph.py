@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-BUILDER_VERSION = 1  # bump when the graph changes, so cached .onnx files are rebuilt
+BUILDER_VERSION = 2  # bump when the graph changes, so cached .onnx files are rebuilt
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
 
@@ -170,6 +170,8 @@ def build_bert_encoder(weights: dict[str, np.ndarray], config: dict) -> bytes:
         helper.make_node("Div", ["summed", "counts_safe"], ["pooled"]),
     ]
 
+    for node in nodes:
+        node.name = node.output[0]  # named, so tools (e.g. quantization) can pick nodes
     graph = helper.make_graph(
         nodes,
         "sentence_encoder",

@@ -1,0 +1,186 @@
+"""Cut documents into chunks that fit the model's context, along natural boundaries.
+
+Whole paragraphs of a section are packed together up to the token budget; a paragraph
+too long for one chunk is split at sentences, a sentence at words. When a section has to
+be split, each chunk after the first starts with the tail of the previous one (overlap),
+so an answer that straddles a cut is still found. Token counts come from the model's own
+tokenizer, in batched calls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from semsearch.ingest.extract import Document, Section
+
+SPECIAL_TOKENS = 2  # [CLS] and [SEP], included in every count_tokens result
+SAFETY_MARGIN = 4  # joining units can merge or split a token at the seams
+
+CountTokens = Callable[[list[str]], list[int]]
+
+
+@dataclass
+class Chunk:
+    text: str
+    start_line: int
+    end_line: int
+    heading: str
+    page: int | None
+    ordinal: int
+
+
+@dataclass
+class _Unit:
+    """A piece that is never split further at this level: paragraph, sentence or word run."""
+
+    text: str
+    start_line: int
+    end_line: int
+    tokens: int  # without special tokens
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[]?[A-Z0-9])|\n")
+
+
+def chunk_document(
+    doc: Document, count_tokens: CountTokens, *, max_tokens: int = 200, overlap_tokens: int = 30
+) -> list[Chunk]:
+    """Chunks of at most `max_tokens` tokens (special tokens included) covering the document."""
+    budget = max(8, max_tokens - SPECIAL_TOKENS - SAFETY_MARGIN)
+    paragraphs = [(section, unit) for section in doc.sections for unit in _paragraphs(section)]
+    counts = count_tokens([u.text for _, u in paragraphs]) if paragraphs else []
+    by_section: dict[int, list[_Unit]] = {}
+    for (section, unit), count in zip(paragraphs, counts, strict=True):
+        unit.tokens = count - SPECIAL_TOKENS
+        by_section.setdefault(id(section), []).append(unit)
+
+    chunks: list[Chunk] = []
+    for section in doc.sections:
+        units = by_section.get(id(section), [])
+        units = [piece for unit in units for piece in _fit(unit, budget, count_tokens)]
+        heading = " > ".join(section.heading_path)
+        for text, start, end in _pack(units, budget, overlap_tokens):
+            chunks.append(Chunk(text, start, end, heading, section.page, len(chunks)))
+    return _enforce_limit(chunks, count_tokens, max_tokens)
+
+
+def _paragraphs(section: Section) -> list[_Unit]:
+    """Blank-line separated blocks of a section, with their line numbers."""
+    units: list[_Unit] = []
+    lines = section.text.split("\n")
+    block: list[str] = []
+    first = 0
+    for offset, line in enumerate([*lines, ""]):
+        if line.strip():
+            if not block:
+                first = offset
+            block.append(line)
+        elif block:
+            start = section.start_line + first
+            units.append(_Unit("\n".join(block), start, start + len(block) - 1, 0))
+            block = []
+    return units
+
+
+def _fit(unit: _Unit, budget: int, count_tokens: CountTokens) -> list[_Unit]:
+    """Split a unit over budget into sentences, and a sentence over budget into word runs."""
+    if unit.tokens <= budget:
+        return [unit]
+    pieces = _sentences(unit)
+    if len(pieces) > 1:
+        for piece, count in zip(pieces, count_tokens([p.text for p in pieces]), strict=True):
+            piece.tokens = count - SPECIAL_TOKENS
+        return [small for piece in pieces for small in _fit(piece, budget, count_tokens)]
+    return _word_runs(unit, budget, count_tokens)
+
+
+def _sentences(unit: _Unit) -> list[_Unit]:
+    pieces = []
+    position = 0
+    text = unit.text
+    for match in [*_SENTENCE_END.finditer(text), None]:
+        end = match.start() if match else len(text)
+        piece = text[position:end]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            first_line = unit.start_line + text.count("\n", 0, position + lead)
+            last_line = unit.start_line + text.count("\n", 0, end)
+            pieces.append(_Unit(piece.strip(), first_line, max(first_line, last_line), 0))
+        if match:
+            position = match.end()
+    return pieces
+
+
+def _word_runs(unit: _Unit, budget: int, count_tokens: CountTokens) -> list[_Unit]:
+    """Greedy runs of whole words; a single word longer than the budget is cut by characters."""
+    words = unit.text.split()
+    counts = [c - SPECIAL_TOKENS for c in count_tokens(words)]
+    runs: list[_Unit] = []
+    current: list[str] = []
+    used = 0
+    for word, tokens in zip(words, counts, strict=True):
+        if tokens > budget:  # e.g. a base64 blob: cut it into pieces of ~budget characters
+            step = max(1, budget * len(word) // tokens)
+            parts = [word[i : i + step] for i in range(0, len(word), step)]
+            words_counts = list(zip(parts, [budget] * len(parts), strict=True))
+        else:
+            words_counts = [(word, tokens)]
+        for part, part_tokens in words_counts:
+            if current and used + part_tokens > budget:
+                runs.append(_Unit(" ".join(current), unit.start_line, unit.end_line, used))
+                current, used = [], 0
+            current.append(part)
+            used += part_tokens
+    if current:
+        runs.append(_Unit(" ".join(current), unit.start_line, unit.end_line, used))
+    return runs
+
+
+def _pack(units: list[_Unit], budget: int, overlap_tokens: int) -> list[tuple[str, int, int]]:
+    """Greedy packing of units into chunks, carrying trailing units forward as overlap."""
+    chunks: list[tuple[str, int, int]] = []
+    current: list[_Unit] = []
+    used = 0
+    for unit in units:
+        if current and used + unit.tokens > budget:
+            chunks.append(_join(current))
+            carried: list[_Unit] = []
+            carried_tokens = 0
+            for previous in reversed(current):
+                grown = carried_tokens + previous.tokens
+                if grown > overlap_tokens or grown + unit.tokens > budget:
+                    break
+                carried.insert(0, previous)
+                carried_tokens += previous.tokens
+            current, used = carried, carried_tokens
+        current.append(unit)
+        used += unit.tokens
+    if current:
+        chunks.append(_join(current))
+    return chunks
+
+
+def _join(units: list[_Unit]) -> tuple[str, int, int]:
+    return "\n\n".join(u.text for u in units), units[0].start_line, max(u.end_line for u in units)
+
+
+def _enforce_limit(chunks: list[Chunk], count_tokens: CountTokens, max_tokens: int) -> list[Chunk]:
+    """Check the final chunks in one batch; split any that tokenized longer than planned."""
+    if not chunks:
+        return chunks
+    result: list[Chunk] = []
+    for chunk, count in zip(chunks, count_tokens([c.text for c in chunks]), strict=True):
+        if count <= max_tokens:
+            result.append(chunk)
+            continue
+        words = chunk.text.split(" ")
+        half = max(1, len(words) // 2)
+        for part in (" ".join(words[:half]), " ".join(words[half:])):
+            if part.strip():
+                piece = Chunk(part, chunk.start_line, chunk.end_line, chunk.heading, chunk.page, 0)
+                result += _enforce_limit([piece], count_tokens, max_tokens)
+    for ordinal, chunk in enumerate(result):
+        chunk.ordinal = ordinal
+    return result

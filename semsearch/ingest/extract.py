@@ -1,0 +1,289 @@
+"""Turn a file into sections of text that know their lines (or page) and heading path."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+from semsearch.errors import SemsearchError
+
+MARKDOWN = {".md", ".markdown", ".mdx"}
+RST = {".rst", ".rest"}
+HTML = {".html", ".htm", ".xhtml"}
+CODE = {
+    ".py", ".js", ".ts", ".tsx", ".jsx", ".go", ".rs", ".java", ".c", ".h", ".cpp", ".hpp", ".cs", ".rb",
+    ".php", ".sh", ".bash", ".sql", ".swift", ".kt", ".scala", ".lua", ".r", ".jl", ".toml", ".yaml", ".yml",
+    ".json", ".ini", ".cfg",
+}  # fmt: skip
+
+
+class ExtractError(SemsearchError):
+    """A file whose text cannot be read; the message names the file and the problem."""
+
+
+@dataclass
+class Section:
+    text: str
+    start_line: int
+    end_line: int
+    heading_path: tuple[str, ...] = ()
+    page: int | None = None
+
+
+@dataclass
+class Document:
+    path: Path
+    kind: str
+    sections: list[Section] = field(default_factory=list)
+    title: str | None = None
+
+
+def extract(path: Path) -> Document:
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return _pdf(path)
+    text = decode(path)
+    if not text.strip():
+        raise ExtractError(f"{path}: empty file")
+    if suffix in MARKDOWN:
+        return _headed(path, "markdown", text, _markdown_headings(text))
+    if suffix in RST:
+        return _headed(path, "rst", text, _rst_headings(text))
+    if suffix in HTML:
+        return _html(path, text)
+    return _headed(path, "code" if suffix in CODE else "text", text, [])
+
+
+def decode(path: Path) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with a BOM, else cp1252 / latin-1."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ExtractError(f"{path}: cannot read file ({e.strerror or e})") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+# -- headed text formats ---------------------------------------------------------------------------
+
+
+def _headed(path: Path, kind: str, text: str, headings: list[tuple[int, int, int, str]]) -> Document:
+    """Split lines into sections at headings: (first line, last heading line, level, title), 1-based."""
+    lines = text.splitlines()
+    sections: list[Section] = []
+    stack: list[tuple[int, str]] = []
+    start = 1
+    trail: tuple[str, ...] = ()
+    bounds = [*headings, (len(lines) + 1, len(lines) + 1, 0, "")]
+    for first, last, level, title in bounds:
+        _add_section(sections, lines, start, first - 1, trail)
+        if level:
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, title))
+            trail = tuple(t for _, t in stack)
+            start = last + 1
+    doc_title = headings[0][3] if headings and headings[0][2] == min(h[2] for h in headings) else None
+    return Document(path, kind, sections, doc_title)
+
+
+def _add_section(sections: list[Section], lines: list[str], start: int, end: int, trail: tuple[str, ...]) -> None:
+    while start <= end and not lines[start - 1].strip():
+        start += 1
+    while end >= start and not lines[end - 1].strip():
+        end -= 1
+    if start <= end:
+        sections.append(Section("\n".join(lines[start - 1 : end]), start, end, trail))
+
+
+_ATX = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def _markdown_headings(text: str) -> list[tuple[int, int, int, str]]:
+    headings = []
+    lines = text.splitlines()
+    fence = None
+    for i, line in enumerate(lines, start=1):
+        if m := _FENCE.match(line):
+            fence = None if fence == m.group(1) else (fence or m.group(1))
+            continue
+        if fence:
+            continue
+        if m := _ATX.match(line):
+            headings.append((i, i, len(m.group(1)), _clean_heading(m.group(2))))
+        elif (
+            i > 1 and re.fullmatch(r" {0,3}(=+|-+)\s*", line) and lines[i - 2].strip() and not _ATX.match(lines[i - 2])
+        ):
+            if (i - 1, i - 1) in {(h[0], h[1]) for h in headings}:
+                continue
+            previous_blank = i < 3 or not lines[i - 3].strip()
+            if previous_blank:
+                headings.append((i - 1, i, 1 if line.strip()[0] == "=" else 2, _clean_heading(lines[i - 2])))
+    return headings
+
+
+def _clean_heading(text: str) -> str:
+    text = re.sub(r"\{\s*#[^}]*\}\s*$", "", text)  # "Title { #anchor }"
+    text = re.sub(r"[*_`]", "", text)
+    return text.strip()
+
+
+_ADORNMENT = re.compile(r"^([=\-`:'\"~^_*+#<>.])\1{2,}\s*$")
+
+
+def _rst_headings(text: str) -> list[tuple[int, int, int, str]]:
+    """Underlined (and optionally overlined) titles; levels in order of first appearance."""
+    lines = text.splitlines()
+    styles: list[tuple[str, bool]] = []
+    headings = []
+    i = 0
+    while i < len(lines) - 1:
+        line, below = lines[i], lines[i + 1]
+        over = _ADORNMENT.match(line)
+        if over and i + 2 < len(lines) and lines[i + 1].strip() and _ADORNMENT.match(lines[i + 2]):
+            style, title, first, last = (over.group(1), True), lines[i + 1].strip(), i + 1, i + 3
+        elif (
+            line.strip()
+            and not over
+            and (under := _ADORNMENT.match(below))
+            and len(below.rstrip()) >= len(line.strip()) - 2
+        ):
+            style, title, first, last = (under.group(1), False), line.strip(), i + 1, i + 2
+        else:
+            i += 1
+            continue
+        if style not in styles:
+            styles.append(style)
+        headings.append((first, last, styles.index(style) + 1, _clean_heading(title)))
+        i = last
+    return headings
+
+
+# -- HTML ------------------------------------------------------------------------------------------
+
+
+class _VisibleText(HTMLParser):
+    """Visible text with source line numbers; h1-h6 become headings."""
+
+    SKIP = {"script", "style", "head", "noscript", "template", "svg"}
+    BLOCK = {"p", "div", "li", "tr", "br", "section", "article", "pre", "blockquote", "table", "ul", "ol", "dd", "dt"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.skip = 0
+        self.heading: int | None = None
+        self.heading_text: list[str] = []
+        self.heading_line = 0
+        self.title: str | None = None
+        self.in_title = False
+        # (line, text) pieces and (line, level, text) headings
+        self.pieces: list[tuple[int, str]] = []
+        self.headings: list[tuple[int, int, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "title":
+            self.in_title = True
+        if tag in self.SKIP:
+            self.skip += 1
+        elif re.fullmatch(r"h[1-6]", tag):
+            self.heading, self.heading_text, self.heading_line = int(tag[1]), [], self.getpos()[0]
+        elif tag in self.BLOCK:
+            self.pieces.append((self.getpos()[0], "\n"))
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self.in_title = False
+        if tag in self.SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif self.heading and tag == f"h{self.heading}":
+            title = " ".join("".join(self.heading_text).split())
+            if title:
+                self.headings.append((self.heading_line, self.heading, title))
+            self.heading = None
+        elif tag in self.BLOCK:
+            self.pieces.append((self.getpos()[0], "\n"))
+
+    def handle_data(self, data):
+        if self.in_title:
+            self.title = (self.title or "") + data.strip()
+        if self.skip:
+            return
+        if self.heading:
+            self.heading_text.append(data)
+        else:
+            self.pieces.append((self.getpos()[0], data))
+
+
+def _html(path: Path, text: str) -> Document:
+    parser = _VisibleText()
+    parser.feed(text)
+    parser.close()
+    sections: list[Section] = []
+    stack: list[tuple[int, str]] = []
+    bounds = [(line, level, title) for line, level, title in parser.headings]
+    pieces = parser.pieces
+    trail: tuple[str, ...] = ()
+    cursor = 0
+    for line, level, title in [*bounds, (10**9, 0, "")]:
+        chunk = []
+        while cursor < len(pieces) and pieces[cursor][0] < line:
+            chunk.append(pieces[cursor])
+            cursor += 1
+        body = re.sub(r"[ \t]+", " ", "".join(p for _, p in chunk))
+        body = re.sub(r"\n\s*\n\s*", "\n\n", body).strip()
+        body = "\n".join(part.strip() for part in body.split("\n"))
+        if body:
+            real = [ln for ln, p in chunk if p.strip()]
+            sections.append(Section(body, min(real), max(real), trail))
+        if level:
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, title))
+            trail = tuple(t for _, t in stack)
+    if not sections:
+        raise ExtractError(f"{path}: no visible text")
+    title = parser.title or (parser.headings[0][2] if parser.headings else None)
+    return Document(path, "html", sections, title)
+
+
+# -- PDF -------------------------------------------------------------------------------------------
+
+
+def _pdf(path: Path) -> Document:
+    import logging
+
+    from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed files are reported as one line below
+    try:
+        reader = PdfReader(str(path), strict=False)
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except Exception as e:  # pypdf raises many types for corrupt files
+        raise ExtractError(f"{path}: corrupt PDF ({type(e).__name__}: {e})") from None
+    sections = []
+    for number, text in enumerate(pages, start=1):
+        lines = text.splitlines()
+        if any(line.strip() for line in lines):
+            _add_section(sections, lines, 1, len(lines), ())
+            sections[-1].page = number
+    if not sections:
+        raise ExtractError(f"{path}: no extractable text in PDF")
+    title = None
+    try:
+        title = (reader.metadata or {}).get("/Title") or None
+    except Exception:
+        title = None
+    return Document(path, "pdf", sections, str(title) if title else None)

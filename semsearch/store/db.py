@@ -1,0 +1,368 @@
+"""The SQLite side of an index: the source of truth.
+
+Files, chunks (with their float32 vectors), an FTS5 keyword index kept in step by
+triggers, and a meta table (model, dimensions, chunker settings, schema version and a
+generation counter that the FAISS file is checked against). Every write happens in one
+transaction per batch of files, so a crash leaves either the old or the new version of a
+file, never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class FileRecord:
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    kind: str = "text"
+    title: str | None = None
+    id: int | None = None
+
+
+@dataclass
+class ChunkRecord:
+    ordinal: int
+    start_line: int
+    end_line: int
+    heading: str
+    text: str
+    text_hash: str  # hash of exactly what was embedded: a changed chunk re-embeds, an unchanged one is reused
+    page: int | None = None
+    id: int | None = None
+    file_id: int | None = None
+    path: str | None = None
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+class Database:
+    """SQLite storage for one index (thread-safe: one connection behind a lock)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        self.lock = threading.RLock()
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        """Create tables once. Every statement is idempotent and `meta` comes last, so a crash
+        during creation is finished by the next open."""
+        with self.lock:
+            if "meta" in self.db.table_names():
+                return
+            self.db["files"].create(
+                {
+                    "id": int,
+                    "path": str,
+                    "size": int,
+                    "mtime_ns": int,
+                    "content_hash": str,
+                    "kind": str,
+                    "title": str,
+                    "chunk_count": int,
+                },
+                pk="id",
+                not_null={"path", "size", "mtime_ns", "content_hash"},
+                if_not_exists=True,
+            )
+            self.db["files"].create_index(["path"], unique=True, if_not_exists=True)
+            self.db["chunks"].create(
+                {
+                    "id": int,
+                    "file_id": int,
+                    "ordinal": int,
+                    "start_line": int,
+                    "end_line": int,
+                    "page": int,
+                    "heading": str,
+                    "text": str,
+                    "text_hash": str,
+                    "vector": bytes,
+                },
+                pk="id",
+                foreign_keys=[("file_id", "files", "id")],
+                if_not_exists=True,
+            )
+            self.db["chunks"].create_index(["file_id"], if_not_exists=True)
+            self.db["chunks"].create_index(["text_hash"], if_not_exists=True)
+            # Keyword search over heading + text, kept in step with chunks by triggers.
+            self.conn.executescript(
+                """
+                CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+                    heading, text, content='chunks', content_rowid='id', tokenize='porter unicode61'
+                );
+                CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+                    INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.id, new.heading, new.text);
+                END;
+                CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+                    INSERT INTO chunks_fts(chunks_fts, rowid, heading, text)
+                    VALUES ('delete', old.id, old.heading, old.text);
+                END;
+                """
+            )
+            self.db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+            self.db["meta"].insert_all(
+                [{"key": "schema_version", "value": str(SCHEMA_VERSION)}, {"key": "generation", "value": "0"}],
+                replace=True,
+            )
+
+    # -- meta -------------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        with self.lock:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def meta(self) -> dict[str, str]:
+        with self.lock:
+            return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def set_meta(self, values: dict[str, object]) -> None:
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in values.items()],
+            )
+            self.conn.execute("COMMIT")
+
+    @property
+    def generation(self) -> int:
+        return int(self.get_meta("generation", "0") or 0)
+
+    # -- files ------------------------------------------------------------------------------------
+
+    def files(self) -> dict[str, FileRecord]:
+        """Every indexed file by path: one query, so a no-op re-index of many files stays fast."""
+        with self.lock:
+            rows = self.conn.execute("SELECT id, path, size, mtime_ns, content_hash, kind, title FROM files").fetchall()
+        return {r[1]: FileRecord(r[1], r[2], r[3], r[4], r[5], r[6], r[0]) for r in rows}
+
+    def touch_files(self, records: Sequence[FileRecord]) -> None:
+        """Record a new size/mtime for files whose content did not change."""
+        if not records:
+            return
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.executemany(
+                "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?",
+                [(r.size, r.mtime_ns, r.path) for r in records],
+            )
+            self.conn.execute("COMMIT")
+
+    def vectors_by_hash(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors for chunk texts already embedded, so unchanged chunks are not re-embedded."""
+        wanted = list(set(hashes))
+        found: dict[str, np.ndarray] = {}
+        with self.lock:
+            for start in range(0, len(wanted), 500):
+                part = wanted[start : start + 500]
+                marks = ",".join("?" * len(part))
+                for h, blob in self.conn.execute(
+                    f"SELECT text_hash, vector FROM chunks WHERE text_hash IN ({marks})", part
+                ):
+                    found[h] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def write_files(
+        self, items: Sequence[tuple[FileRecord, Sequence[ChunkRecord], np.ndarray]]
+    ) -> tuple[list[int], list[tuple[int, np.ndarray]]]:
+        """Replace these files and their chunks in one transaction.
+
+        Returns (ids of chunks removed, [(new chunk id, vector)]) so the vector index can follow.
+        """
+        removed: list[int] = []
+        added: list[tuple[int, np.ndarray]] = []
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for record, chunks, vectors in items:
+                    removed += self._delete_file(record.path)
+                    cur = self.conn.execute(
+                        "INSERT INTO files(path, size, mtime_ns, content_hash, kind, title, chunk_count) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            record.path,
+                            record.size,
+                            record.mtime_ns,
+                            record.content_hash,
+                            record.kind,
+                            record.title,
+                            len(chunks),
+                        ],
+                    )
+                    file_id = cur.lastrowid
+                    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+                    for chunk, vector in zip(chunks, vectors, strict=True):
+                        cur = self.conn.execute(
+                            "INSERT INTO chunks(file_id, ordinal, start_line, end_line, page, heading, text, "
+                            "text_hash, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [
+                                file_id,
+                                chunk.ordinal,
+                                chunk.start_line,
+                                chunk.end_line,
+                                chunk.page,
+                                chunk.heading,
+                                chunk.text,
+                                chunk.text_hash,
+                                vector.tobytes(),
+                            ],
+                        )
+                        added.append((cur.lastrowid, vector))
+                self._bump_generation()
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        return removed, added
+
+    def remove_files(self, paths: Sequence[str]) -> list[int]:
+        """Delete files and their chunks in one transaction; returns the removed chunk ids."""
+        removed: list[int] = []
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for path in paths:
+                    removed += self._delete_file(path)
+                self._bump_generation()
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        return removed
+
+    def _delete_file(self, path: str) -> list[int]:
+        row = self.conn.execute("SELECT id FROM files WHERE path = ?", [path]).fetchone()
+        if row is None:
+            return []
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE file_id = ?", [row[0]])]
+        self.conn.execute("DELETE FROM chunks WHERE file_id = ?", [row[0]])
+        self.conn.execute("DELETE FROM files WHERE id = ?", [row[0]])
+        return ids
+
+    def _bump_generation(self) -> None:
+        self.conn.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'")
+
+    def clear(self) -> None:
+        """Drop every file, chunk and the recorded model (for --reindex), keeping the schema."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("DELETE FROM chunks")
+            self.conn.execute("DELETE FROM files")
+            self.conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+            # The next add records whichever model it embeds with.
+            self.conn.execute("DELETE FROM meta WHERE key IN ('model', 'dimensions', 'embedder')")
+            self._bump_generation()
+            self.conn.execute("COMMIT")
+
+    # -- chunks -----------------------------------------------------------------------------------
+
+    def all_vectors(self, batch: int = 20_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) in batches, for rebuilding the FAISS index from the truth."""
+        with self.lock:
+            cursor = self.conn.execute("SELECT id, vector FROM chunks ORDER BY id")
+            while rows := cursor.fetchmany(batch):
+                ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+                yield ids, vectors
+
+    def chunk_count(self) -> int:
+        with self.lock:
+            return self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def file_count(self) -> int:
+        with self.lock:
+            return self.conn.execute("SELECT count(*) FROM files").fetchone()[0]
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRecord]:
+        """Chunk rows (without vectors) by id, joined with their file path."""
+        found: dict[int, ChunkRecord] = {}
+        with self.lock:
+            for start in range(0, len(ids), 500):
+                part = [int(i) for i in ids[start : start + 500]]
+                marks = ",".join("?" * len(part))
+                for row in self.conn.execute(
+                    "SELECT c.id, c.file_id, f.path, c.ordinal, c.start_line, c.end_line, c.page, c.heading, "
+                    f"c.text, c.text_hash FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})",
+                    part,
+                ):
+                    found[row[0]] = ChunkRecord(
+                        ordinal=row[3],
+                        start_line=row[4],
+                        end_line=row[5],
+                        page=row[6],
+                        heading=row[7],
+                        text=row[8],
+                        text_hash=row[9],
+                        id=row[0],
+                        file_id=row[1],
+                        path=row[2],
+                    )
+        return found
+
+    def chunk_ids_for_paths(self, glob: str) -> np.ndarray:
+        """Ids of chunks whose file path matches a GLOB pattern (for --path filtering)."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path GLOB ?", [glob]
+            ).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def vectors_for(self, ids: Sequence[int]) -> np.ndarray:
+        with self.lock:
+            out = []
+            for start in range(0, len(ids), 500):
+                part = [int(i) for i in ids[start : start + 500]]
+                marks = ",".join("?" * len(part))
+                rows = dict(self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part))
+                out += [np.frombuffer(rows[i], dtype=np.float32) for i in part]
+        return np.vstack(out) if out else np.zeros((0, 0), np.float32)
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """BM25 over chunk heading + text via FTS5; higher score is better."""
+        expression = fts_query(query)
+        if not expression:
+            return []
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) "
+                "LIMIT ?",
+                [expression, k],
+            ).fetchall()
+        return [(r[0], -r[1]) for r in rows]
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 MATCH expression that ORs the words of free text, immune to FTS syntax in user input."""
+    import re
+
+    words = re.findall(r"\w+", text.lower())
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))

@@ -1,0 +1,133 @@
+"""The index/query/status/rm/indexes commands, through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from semsearch.cli import cli
+
+NOTES = {
+    "logs.md": "# Logs\n\n## Rotation\n\nRotate logs weekly with logrotate and keep four archives.\n",
+    "cooking.txt": "Pancakes\n\nMix flour, eggs and milk; fry in butter until golden.\n",
+}
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """An isolated data dir, the in-process embedder, and a small folder of notes."""
+    monkeypatch.setenv("SEMSEARCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SEMSEARCH_EMBEDDER", "local")
+    monkeypatch.delenv("SEMSEARCH_INDEX", raising=False)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for name, text in NOTES.items():
+        (notes / name).write_text(text)
+    return notes
+
+
+def run(*args: str):
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result
+
+
+def test_index_prints_a_summary_and_query_finds_the_answer(env):
+    result = run("index", str(env))
+    assert result.exit_code == 0, result.output
+    assert "2 new, 0 changed, 0 unchanged, 0 deleted, 0 failed" in result.stdout
+    assert "chunks/s" in result.stdout
+    result = run("query", "how do I rotate the logs?", "-k", "1")
+    assert result.exit_code == 0
+    first = result.stdout.splitlines()[0]
+    assert "logs.md:" in first and "Logs > Rotation" in first
+
+
+def test_query_json_lines_carry_path_lines_heading_and_score(env):
+    run("index", str(env))
+    lines = run("query", "pancake recipe", "--json").stdout.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert records[0]["path"].endswith("cooking.txt") and records[0]["rank"] == 1
+    assert {"start_line", "end_line", "heading", "score", "text"} <= set(records[0])
+    assert records[0]["score"] >= records[-1]["score"]
+
+
+def test_many_queries_from_a_file_answer_as_jsonl(env, tmp_path):
+    run("index", str(env))
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"id": "a", "text": "log rotation"}\n\nfrying pancakes\n')
+    lines = [json.loads(x) for x in run("query", "--queries", str(queries), "-k", "1").stdout.splitlines()]
+    assert [x["id"] for x in lines] == ["a", "3"]
+    assert lines[0]["results"][0]["path"].endswith("logs.md")
+    assert lines[1]["results"][0]["path"].endswith("cooking.txt")
+
+
+def test_named_index_lives_in_the_data_dir_and_is_listed(env, tmp_path):
+    assert run("index", str(env), "--index", "work").exit_code == 0
+    listed = run("indexes").stdout
+    assert "work" in listed and str(tmp_path / "home") in listed
+    status = json.loads(run("status", "--index", "work", "--json").stdout)
+    assert status["files"] == 2 and status["model"] == "all-minilm" and status["dimensions"] == 384
+
+
+def test_rm_removes_a_file_from_results(env):
+    run("index", str(env))
+    assert run("rm", str(env / "cooking.txt")).stdout.strip() == "removed 1 file"
+    hits = [json.loads(x) for x in run("query", "pancakes", "--json").stdout.splitlines()]
+    assert all(not h["path"].endswith("cooking.txt") for h in hits)
+
+
+def test_query_with_another_model_is_refused_with_a_rebuild_hint(env):
+    run("index", str(env))
+    result = CliRunner().invoke(cli, ["query", "logs", "-m", "nomic-embed-text"])
+    assert result.exit_code == 1
+    assert "built with model all-minilm" in result.output and "--reindex" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_path_is_a_one_line_error(env, tmp_path):
+    result = CliRunner().invoke(cli, ["index", str(tmp_path / "nope")])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+def test_bad_files_are_skipped_with_one_warning_each_and_the_rest_indexed(env, tmp_path):
+    bad = {
+        "binary.bin": bytes(range(256)) * 20,
+        "empty.md": b"",
+        "corrupt.pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage without trailer",
+        "huge.txt": b"big text line\n" * 100_000,
+    }
+    for name, data in bad.items():
+        (env / name).write_bytes(data)
+    (env / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me br\xfbl\xe9e recipe: caramelise the sugar.\n".encode("latin-1"))
+    os.symlink(env, env / "loop")  # a symlink loop back to the folder itself
+    result = CliRunner().invoke(cli, ["index", str(env), "--max-file-size", "1MB"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    for name in ("binary.bin", "empty.md", "corrupt.pdf", "huge.txt"):
+        assert sum(name in line for line in warnings) == 1, (name, warnings)
+    summary = result.stdout.strip().splitlines()[-1]
+    assert summary.startswith("3 new") and "failed" in summary
+    assert "Traceback" not in result.output
+    hits = [json.loads(x) for x in run("query", "creme brulee", "--json", "-k", "1").stdout.splitlines()]
+    assert hits[0]["path"].endswith("latin1.txt")
+
+
+def test_nothing_indexable_exits_non_zero(env, tmp_path):
+    only_bad = tmp_path / "bad"
+    only_bad.mkdir()
+    (only_bad / "empty.md").write_text("")
+    result = CliRunner().invoke(cli, ["index", str(only_bad)])
+    assert result.exit_code == 1 and "empty.md" in result.stderr
+
+
+def test_python_dash_m_runs_the_same_cli(env):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "semsearch", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "Search your folders by meaning" in result.stdout
+    assert Path(sys.executable).exists()
