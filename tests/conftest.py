@@ -1,0 +1,60 @@
+"""Shared fixtures: a real `semsearch serve` subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(*args: str, env: dict | None = None) -> Iterator[str]:
+    """Start `python -m semsearch serve` with extra CLI args; yield its base URL; stop it with SIGTERM."""
+    port = free_port()
+    command = [sys.executable, "-m", "semsearch", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"semsearch serve exited early:\n{process.stdout.read()}")
+            try:
+                if requests.get(url + "/", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("semsearch serve did not start within 60 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    """One real server for the whole session (base URL like http://127.0.0.1:54321)."""
+    with running_server() as url:
+        yield url
