@@ -24,6 +24,13 @@ def free_port() -> int:
 @contextmanager
 def running_server(*args: str, env: dict | None = None) -> Iterator[str]:
     """Start `python -m semsearch serve` with extra CLI args; yield its base URL; stop it with SIGTERM."""
+    with server_process(*args, env=env) as (url, _):
+        yield url
+
+
+@contextmanager
+def server_process(*args: str, env: dict | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like running_server, but also yields the process (for signal tests)."""
     port = free_port()
     command = [sys.executable, "-m", "semsearch", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     process = subprocess.Popen(
@@ -43,9 +50,10 @@ def running_server(*args: str, env: dict | None = None) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("semsearch serve did not start within 60 s")
             time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
-        process.send_signal(signal.SIGTERM)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
