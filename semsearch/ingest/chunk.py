@@ -39,6 +39,7 @@ class _Unit:
     start_line: int
     end_line: int
     tokens: int  # without special tokens
+    paragraph: int = 0  # pieces of one paragraph are joined with a space, paragraphs with a blank line
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[]?[A-Z0-9])|\n")
@@ -52,8 +53,9 @@ def chunk_document(
     paragraphs = [(section, unit) for section in doc.sections for unit in _paragraphs(section)]
     counts = count_tokens([u.text for _, u in paragraphs]) if paragraphs else []
     by_section: dict[int, list[_Unit]] = {}
-    for (section, unit), count in zip(paragraphs, counts, strict=True):
+    for number, ((section, unit), count) in enumerate(zip(paragraphs, counts, strict=True)):
         unit.tokens = count - SPECIAL_TOKENS
+        unit.paragraph = number
         by_section.setdefault(id(section), []).append(unit)
 
     chunks: list[Chunk] = []
@@ -107,7 +109,7 @@ def _sentences(unit: _Unit) -> list[_Unit]:
             lead = len(piece) - len(piece.lstrip())
             first_line = unit.start_line + text.count("\n", 0, position + lead)
             last_line = unit.start_line + text.count("\n", 0, end)
-            pieces.append(_Unit(piece.strip(), first_line, max(first_line, last_line), 0))
+            pieces.append(_Unit(piece.strip(), first_line, max(first_line, last_line), 0, unit.paragraph))
         if match:
             position = match.end()
     return pieces
@@ -129,12 +131,12 @@ def _word_runs(unit: _Unit, budget: int, count_tokens: CountTokens) -> list[_Uni
             words_counts = [(word, tokens)]
         for part, part_tokens in words_counts:
             if current and used + part_tokens > budget:
-                runs.append(_Unit(" ".join(current), unit.start_line, unit.end_line, used))
+                runs.append(_Unit(" ".join(current), unit.start_line, unit.end_line, used, unit.paragraph))
                 current, used = [], 0
             current.append(part)
             used += part_tokens
     if current:
-        runs.append(_Unit(" ".join(current), unit.start_line, unit.end_line, used))
+        runs.append(_Unit(" ".join(current), unit.start_line, unit.end_line, used, unit.paragraph))
     return runs
 
 
@@ -163,7 +165,10 @@ def _pack(units: list[_Unit], budget: int, overlap_tokens: int) -> list[tuple[st
 
 
 def _join(units: list[_Unit]) -> tuple[str, int, int]:
-    return "\n\n".join(u.text for u in units), units[0].start_line, max(u.end_line for u in units)
+    text = units[0].text
+    for previous, unit in zip(units, units[1:], strict=False):
+        text += (" " if unit.paragraph == previous.paragraph else "\n\n") + unit.text
+    return text, units[0].start_line, max(u.end_line for u in units)
 
 
 def _enforce_limit(chunks: list[Chunk], count_tokens: CountTokens, max_tokens: int) -> list[Chunk]:

@@ -1,0 +1,119 @@
+"""The in-process all-minilm gives Ollama's vectors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from semsearch.cli import cli
+from semsearch.embed import local
+from semsearch.embed.local import LocalEmbedder
+from semsearch.errors import ContextLengthError, InvalidInputError, ModelIntegrityError, ModelNotFoundError
+from tests.serve.test_api import GRASS, SKY
+
+LONG = " ".join(f"word{i % 97}" for i in range(1000))
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return LocalEmbedder()
+
+
+def test_reference_vectors_match(embedder):
+    result = embedder.encode(["Why is the sky blue?", "Why is the grass green?"])
+    assert result.vectors.shape == (2, 384) and result.vectors.dtype == np.float32
+    assert result.vectors[0, :10] == pytest.approx(SKY, abs=1e-3)
+    assert result.vectors[1, :10] == pytest.approx(GRASS, abs=1e-3)
+    assert np.linalg.norm(result.vectors, axis=1) == pytest.approx([1, 1], abs=1e-5)
+    assert result.token_counts == [8, 8] and result.prompt_eval_count == 16
+
+
+def test_same_text_alone_and_in_a_mixed_batch_agree(embedder):
+    text = "The quick brown fox jumps over the lazy dog."
+    alone = embedder.embed([text])[0]
+    batch = [LONG, "short", text, "a medium length sentence about indexing folders " * 3, ""]
+    inside = embedder.embed(batch)[2]
+    assert float(alone @ inside) >= 0.99999
+
+
+def test_long_text_is_cut_to_the_context_by_default(embedder):
+    ids = local.load_tokenizer(embedder.spec).encode(LONG).ids
+    first_256 = local.load_tokenizer(embedder.spec).decode(ids[1:255])
+    default = embedder.encode([LONG])
+    assert default.token_counts == [256]
+    assert float(default.vectors[0] @ embedder.embed([first_256])[0]) > 0.9999
+
+
+def test_long_text_with_truncation_off_is_an_error(embedder):
+    with pytest.raises(ContextLengthError, match="exceeds the context length"):
+        embedder.encode([LONG], truncate=False)
+
+
+def test_num_ctx_changes_the_context(embedder):
+    assert embedder.encode([LONG], num_ctx=64).token_counts == [64]
+    assert LocalEmbedder(num_ctx=512).encode([LONG]).token_counts == [512]
+
+
+def test_empty_list_gives_an_empty_result(embedder):
+    assert embedder.embed([]).shape == (0, 384)
+
+
+def test_non_string_item_names_its_index(embedder):
+    with pytest.raises(InvalidInputError, match="item 1 is int"):
+        embedder.embed(["ok", 3])
+
+
+def test_unknown_model_is_ollamas_404():
+    with pytest.raises(ModelNotFoundError) as info:
+        LocalEmbedder("llama3")
+    assert info.value.status == 404 and str(info.value) == 'model "llama3" not found, try pulling it first'
+
+
+def test_dimensions_cut_and_renormalize(embedder):
+    vectors = embedder.embed(["Why is the sky blue?"], dimensions=16)
+    assert vectors.shape == (1, 16) and np.linalg.norm(vectors[0]) == pytest.approx(1, abs=1e-5)
+
+
+def test_tampered_weights_are_refused(tmp_path, monkeypatch):
+    files = local.model_files(local.LOCAL_MODELS["all-minilm"])
+    copy = tmp_path / "model_files"
+    shutil.copytree(files, copy)
+    with (copy / "tokenizer.json").open("a") as f:
+        f.write(" ")
+    monkeypatch.setattr(local, "model_files", lambda spec: copy)
+    monkeypatch.setenv("SEMSEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(ModelIntegrityError, match="expected be50c3628f2b"):
+        local.LocalModel(local.LOCAL_MODELS["all-minilm"])
+
+
+def test_embed_command_prints_an_api_embed_response(monkeypatch):
+    monkeypatch.setenv("SEMSEARCH_EMBEDDER", "local")
+    result = CliRunner().invoke(cli, ["embed", "Why is the sky blue?", "Why is the grass green?"])
+    assert result.exit_code == 0, result.output
+    reply = json.loads(result.stdout)
+    assert reply["model"] == "all-minilm" and reply["prompt_eval_count"] == 16
+    assert reply["embeddings"][1][:10] == pytest.approx(GRASS, abs=1e-3)
+    assert "in-process all-minilm" in result.stderr
+
+
+def test_embed_command_over_long_input_is_one_line_error(monkeypatch):
+    monkeypatch.setenv("SEMSEARCH_EMBEDDER", "local")
+    result = subprocess.run(
+        [sys.executable, "-m", "semsearch", "embed", "--no-truncate", LONG], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "Error: the input length exceeds the context length"
+    assert "Traceback" not in result.stderr
+
+
+def test_embed_command_reads_stdin_and_cuts_dimensions(monkeypatch):
+    monkeypatch.setenv("SEMSEARCH_EMBEDDER", "local")
+    result = CliRunner().invoke(cli, ["embed", "--stdin", "--dimensions", "32"], input="one\ntwo\n\nthree\n")
+    reply = json.loads(result.stdout)
+    assert [len(v) for v in reply["embeddings"]] == [32, 32, 32]

@@ -1,0 +1,100 @@
+"""Which files the walker offers for indexing, and why it skips the others."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from semsearch.ingest.walk import FoundFile, SkippedFile, looks_binary, walk
+
+
+def make(root: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+
+
+def found(root: Path, **options) -> list[str]:
+    return [f.path.relative_to(root).as_posix() for f in walk([root], **options) if isinstance(f, FoundFile)]
+
+
+def skipped(root: Path, **options) -> dict[str, str]:
+    return {
+        f.path.relative_to(root).as_posix(): f.reason for f in walk([root], **options) if isinstance(f, SkippedFile)
+    }
+
+
+def test_gitignore_rules_apply_at_every_level_with_negation(tmp_path):
+    make(
+        tmp_path,
+        {
+            ".gitignore": "*.log\nbuild/\n",
+            "a.md": "a",
+            "debug.log": "x",
+            "build/out.md": "x",
+            "sub/.gitignore": "secret.md\n!keep.log\n",
+            "sub/secret.md": "x",
+            "sub/keep.log": "kept",
+            "sub/b.md": "b",
+        },
+    )
+    assert found(tmp_path) == ["a.md", "sub/b.md", "sub/keep.log"]
+
+
+def test_semsearchignore_works_like_gitignore(tmp_path):
+    make(tmp_path, {".semsearchignore": "drafts/\n", "drafts/x.md": "x", "final.md": "y"})
+    assert found(tmp_path) == ["final.md"]
+
+
+def test_include_and_exclude_globs(tmp_path):
+    make(tmp_path, {"a.md": "a", "b.txt": "b", "docs/c.md": "c", "docs/d.rst": "d"})
+    assert found(tmp_path, include=["*.md"]) == ["a.md", "docs/c.md"]
+    assert found(tmp_path, exclude=["docs/*"]) == ["a.md", "b.txt"]
+
+
+def test_hidden_and_junk_folders_are_skipped(tmp_path):
+    make(tmp_path, {".git/config": "x", ".hidden.md": "x", "node_modules/x.md": "x", "ok.md": "ok"})
+    assert found(tmp_path) == ["ok.md"]
+
+
+def test_binary_files_are_skipped_by_content(tmp_path):
+    make(tmp_path, {"image.md": b"\x89PNG\r\n\x1a\n\x00\x00binary", "text.md": "plain", "doc.pdf": b"%PDF-1.4\x00\x01"})
+    assert found(tmp_path) == ["doc.pdf", "text.md"]
+    assert skipped(tmp_path) == {"image.md": "binary file"}
+    assert not looks_binary("caf\u00e9 na\u00efve".encode("utf-16"))  # UTF-16 with BOM is text
+
+
+def test_files_over_the_size_limit_are_skipped_with_the_sizes(tmp_path):
+    make(tmp_path, {"big.txt": "x" * 2_000_000, "small.txt": "y"})
+    assert found(tmp_path, max_file_bytes=1_000_000) == ["small.txt"]
+    assert skipped(tmp_path, max_file_bytes=1_000_000) == {"big.txt": "over the size limit (2.0 MB > 1.0 MB)"}
+
+
+def test_symlink_loops_are_never_followed(tmp_path):
+    make(tmp_path, {"a/x.md": "x"})
+    os.symlink(tmp_path / "a", tmp_path / "a" / "loop")
+    os.symlink(tmp_path / "self", tmp_path / "self")  # a link to itself
+    results = list(walk([tmp_path]))
+    assert [f.path.relative_to(tmp_path).as_posix() for f in results if isinstance(f, FoundFile)] == ["a/x.md"]
+    reasons = {f.path.name: f.reason for f in results if isinstance(f, SkippedFile)}
+    assert reasons["loop"].startswith("symlink loop") and reasons["self"] == "symlink loop"
+
+
+def test_a_file_reached_twice_is_offered_once(tmp_path):
+    make(tmp_path, {"real.md": "x"})
+    os.symlink(tmp_path / "real.md", tmp_path / "alias.md")
+    assert found(tmp_path) == ["alias.md"]
+
+
+def test_unreadable_entries_become_skips_not_exceptions(tmp_path):
+    make(tmp_path, {"ok.md": "ok"})
+    os.mkfifo(tmp_path / "pipe.md")  # not a regular file: opening it would block
+    os.symlink(tmp_path / "missing.md", tmp_path / "broken.md")
+    assert found(tmp_path) == ["ok.md"]
+    assert skipped(tmp_path) == {"broken.md": "broken symlink", "pipe.md": "not a regular file"}
+
+
+def test_a_single_file_path_is_walked(tmp_path):
+    make(tmp_path, {"one.md": "x", "two.md": "y"})
+    assert [f.path.name for f in walk([tmp_path / "one.md"])] == ["one.md"]
