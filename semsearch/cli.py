@@ -334,3 +334,60 @@ def indexes(as_json):
             click.echo(json.dumps({"name": path.name, "path": str(path)}))
         else:
             click.echo(f"{path.name}\t{path}")
+
+
+@cli.command(name="eval")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to score.")
+@click.option("--mode", type=click.Choice(["dense", "keyword", "hybrid"]), default="hybrid", show_default=True)
+@click.option("-k", "k", default=100, show_default=True, help="Documents retrieved per query.")
+@click.option(
+    "--index", "index_path", metavar="PATH", help="Where to build/reuse the corpus index (default: cache dir)."
+)
+@click.option("-m", "--model", default="all-minilm", show_default=True)
+@click.option("--embedder", "embedder_spec", metavar="SPEC", envvar="SEMSEARCH_EMBEDDER")
+@click.option("--chunk-tokens", default=256, show_default=True, help="Chunk size for the corpus index.")
+@click.option("--run-file", type=click.Path(dir_okay=False), help="Also write the TREC run file here.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def eval_command(dataset, split, mode, k, index_path, model, embedder_spec, chunk_tokens, run_file, as_json):
+    """Score retrieval on a BEIR-format DATASET folder (nDCG@10, Recall@100, MRR@10)."""
+    import json
+
+    from semsearch.evaluate import evaluate, write_run
+
+    bar = None
+
+    def on_progress(done: int, total: int) -> None:
+        nonlocal bar
+        if sys.stderr.isatty() and total:
+            if bar is None:
+                bar = click.progressbar(length=total, label="Indexing corpus", file=sys.stderr)
+                bar.__enter__()
+            bar.update(done - bar.pos)
+
+    try:
+        result = evaluate(
+            dataset,
+            split=split,
+            mode=mode,
+            k=k,
+            index_path=index_path,
+            model=model,
+            embedder=embedder_spec,
+            chunk_tokens=chunk_tokens,
+            on_progress=on_progress,
+        )
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if run_file:
+        write_run(result.run, run_file)
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+        return
+    click.echo(
+        f"{result.dataset} {result.split} ({result.queries} queries), {result.mode}: "
+        f"nDCG@10 {result.ndcg_at_10:.4f}  Recall@100 {result.recall_at_100:.4f}  MRR@10 {result.mrr_at_10:.4f}  "
+        f"(indexing {result.index_seconds:.1f}s, search {result.search_seconds:.1f}s)"
+    )

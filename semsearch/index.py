@@ -437,10 +437,10 @@ class Index:
         elif mode == "dense":
             ranked = self._dense(text, depth, allowed)
         else:
-            from semsearch.search import reciprocal_rank_fusion
+            from semsearch.search import HYBRID_DEPTH, fuse
 
-            pool = max(50, depth)
-            ranked = reciprocal_rank_fusion([self._dense(text, pool, allowed), self._keyword(text, pool, allowed)])
+            pool = max(HYBRID_DEPTH, depth)
+            ranked = fuse([self._dense(text, pool, allowed), self._keyword(text, pool, allowed)])
         if min_score is not None:
             ranked = [(i, s) for i, s in ranked if s >= min_score]
         ranked = ranked[:k]
@@ -460,13 +460,23 @@ class Index:
             if (r := rows.get(i)) is not None
         ]
 
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.embedder.embed([_query_prefix(self.model) + text])[0]
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors, with the model's query prefix (e.g. nomic-embed-text's "search_query: ")."""
+        prefix = _query_prefix(self.model)
+        return self.embedder.embed([prefix + t for t in texts])
+
+    def dense_ranking(self, query: np.ndarray, depth: int) -> list[tuple[int, float]]:
+        """(chunk id, cosine) for the nearest chunks, best first."""
+        return self.vectors.search(query, depth)
+
+    def keyword_ranking(self, text: str, depth: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25) for the chunks matching the query's words, best first."""
+        return self.db.keyword_search(text, depth)
 
     def _dense(self, text: str, depth: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        query = self.embed_query(text)
+        query = self.embed_queries([text])[0]
         if allowed is None:
-            return self.vectors.search(query, depth)
+            return self.dense_ranking(query, depth)
         if len(allowed) == 0:
             return []
         scores = self.db.vectors_for(allowed.tolist()) @ query
@@ -474,7 +484,7 @@ class Index:
         return [(int(allowed[i]), float(scores[i])) for i in top]
 
     def _keyword(self, text: str, depth: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        hits = self.db.keyword_search(text, depth if allowed is None else depth * 10)
+        hits = self.keyword_ranking(text, depth if allowed is None else depth * 10)
         if allowed is not None:
             keep = set(allowed.tolist())
             hits = [h for h in hits if h[0] in keep]

@@ -324,6 +324,21 @@ class Database:
                     )
         return found
 
+    def chunk_paths(self, ids: Sequence[int]) -> dict[int, str]:
+        """The file path (or document id) of each chunk id."""
+        found: dict[int, str] = {}
+        with self.lock:
+            for start in range(0, len(ids), 500):
+                part = [int(i) for i in ids[start : start + 500]]
+                marks = ",".join("?" * len(part))
+                found.update(
+                    self.conn.execute(
+                        f"SELECT c.id, f.path FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})",
+                        part,
+                    ).fetchall()
+                )
+        return found
+
     def chunk_ids_for_paths(self, glob: str) -> np.ndarray:
         """Ids of chunks whose file path matches a GLOB pattern (for --path filtering)."""
         with self.lock:
