@@ -293,7 +293,12 @@ class Index:
             doc = Document(
                 path=Path(doc_id),
                 kind="text",
-                sections=[Section(text=text, start_line=1, end_line=text.count("\n") + 1, heading_path=())],
+                # The title is the heading: keyword search sees it, and every chunk is embedded under it.
+                sections=[
+                    Section(
+                        text=text, start_line=1, end_line=text.count("\n") + 1, heading_path=(title,) if title else ()
+                    )
+                ],
                 title=title or None,
             )
             record = FileRecord(doc_id, len(text.encode()), 0, digest, "text", title or None)

@@ -174,7 +174,7 @@ def _error_text(response) -> str:
 class OllamaEmbedder(Embedder):
     """Embeddings from an Ollama-compatible server, for one model."""
 
-    def __init__(self, host: str | None = None, model: str = "all-minilm", *, batch_size: int = 64, **client_options):
+    def __init__(self, host: str | None = None, model: str = "all-minilm", *, batch_size: int = 256, **client_options):
         from semsearch.embed.registry import lookup
 
         self.client = OllamaClient(host, batch_size=batch_size, **client_options)

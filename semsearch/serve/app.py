@@ -32,6 +32,7 @@ log = logging.getLogger("semsearch.serve")
 
 OLLAMA_API_VERSION = "0.12.0"  # the Ollama release whose embedding API this mirrors
 MAX_BODY_BYTES = 32 * 1024 * 1024
+INLINE_TOKENIZE_CHARS = 20_000
 
 
 @dataclass
@@ -84,11 +85,17 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
         num_ctx = options.get("num_ctx") if isinstance(options, dict) else None
         if num_ctx is not None and (not isinstance(num_ctx, int) or isinstance(num_ctx, bool) or num_ctx <= 0):
             raise InvalidInputError("options.num_ctx must be a positive integer")
-        entry, load_ns = await asyncio.to_thread(models.acquire, model)
+        # Loading takes a while and long inputs take a while to tokenize: those go to a thread.
+        # The common case (model loaded, short inputs) stays on the event loop.
+        acquired = models.acquire_loaded(model)
+        entry, load_ns = acquired if acquired else await asyncio.to_thread(models.acquire, model)
         try:
             if not texts:
                 return np.zeros((0, entry.embedder.dimensions), np.float32), [], load_ns
-            ids = await asyncio.to_thread(entry.embedder.prepare, texts, truncate=truncate, num_ctx=num_ctx)
+            if sum(map(len, texts)) < INLINE_TOKENIZE_CHARS:
+                ids = entry.embedder.prepare(texts, truncate=truncate, num_ctx=num_ctx)
+            else:
+                ids = await asyncio.to_thread(entry.embedder.prepare, texts, truncate=truncate, num_ctx=num_ctx)
             vectors = await asyncio.wrap_future(batcher.submit(entry.embedder, ids))
             return vectors, [len(x) for x in ids], load_ns
         finally:

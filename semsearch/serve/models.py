@@ -63,6 +63,16 @@ class ModelManager:
         self._reaper = threading.Thread(target=self._reap, name="semsearch-keep-alive", daemon=True)
         self._reaper.start()
 
+    def acquire_loaded(self, model: str) -> tuple[LoadedModel, int] | None:
+        """Like acquire, but only if the model is already loaded (never blocks on loading)."""
+        spec = resolve_local_model(model)
+        with self._lock:
+            entry = self._models.get(spec.name)
+            if entry is None:
+                return None
+            entry.busy += 1
+            return entry, 0
+
     def acquire(self, model: str) -> tuple[LoadedModel, int]:
         """The loaded model (loading it if needed) and the load time in ns (0 if it was loaded)."""
         spec = resolve_local_model(model)  # 404 for unknown names

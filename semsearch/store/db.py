@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import sqlite_utils
 
 SCHEMA_VERSION = 1
+HEADING_WEIGHT = 2.0  # BM25 weight of a chunk's heading (or document title) against its text; tuned on SciFact train
 
 
 @dataclass
@@ -59,7 +59,6 @@ class Database:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.db = sqlite_utils.Database(conn)
         self.conn = conn
         self.lock = threading.RLock()
         conn.execute("PRAGMA journal_mode=WAL")
@@ -71,9 +70,13 @@ class Database:
         """Create tables once. Every statement is idempotent and `meta` comes last, so a crash
         during creation is finished by the next open."""
         with self.lock:
-            if "meta" in self.db.table_names():
+            if self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
                 return
-            self.db["files"].create(
+            # sqlite-utils imports slowly (it pulls in pandas when present), so only new indexes pay for it.
+            import sqlite_utils
+
+            db = sqlite_utils.Database(self.conn)
+            db["files"].create(
                 {
                     "id": int,
                     "path": str,
@@ -88,8 +91,8 @@ class Database:
                 not_null={"path", "size", "mtime_ns", "content_hash"},
                 if_not_exists=True,
             )
-            self.db["files"].create_index(["path"], unique=True, if_not_exists=True)
-            self.db["chunks"].create(
+            db["files"].create_index(["path"], unique=True, if_not_exists=True)
+            db["chunks"].create(
                 {
                     "id": int,
                     "file_id": int,
@@ -106,8 +109,8 @@ class Database:
                 foreign_keys=[("file_id", "files", "id")],
                 if_not_exists=True,
             )
-            self.db["chunks"].create_index(["file_id"], if_not_exists=True)
-            self.db["chunks"].create_index(["text_hash"], if_not_exists=True)
+            db["chunks"].create_index(["file_id"], if_not_exists=True)
+            db["chunks"].create_index(["text_hash"], if_not_exists=True)
             # Keyword search over heading + text, kept in step with chunks by triggers.
             self.conn.executescript(
                 """
@@ -123,8 +126,8 @@ class Database:
                 END;
                 """
             )
-            self.db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-            self.db["meta"].insert_all(
+            db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+            db["meta"].insert_all(
                 [{"key": "schema_version", "value": str(SCHEMA_VERSION)}, {"key": "generation", "value": "0"}],
                 replace=True,
             )
@@ -364,8 +367,8 @@ class Database:
             return []
         with self.lock:
             rows = self.conn.execute(
-                "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) "
-                "LIMIT ?",
+                f"SELECT rowid, bm25(chunks_fts, {HEADING_WEIGHT}, 1.0) AS score FROM chunks_fts "
+                "WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
                 [expression, k],
             ).fetchall()
         return [(r[0], -r[1]) for r in rows]
@@ -375,9 +378,20 @@ class Database:
             self.conn.close()
 
 
+# Words that match nearly every chunk: dropping them from keyword queries helps BM25 (SciFact train).
+STOPWORDS = frozenset(
+    "a an and are as at be by can did do does for from has have how i in is it its may of on or should that the "  # noqa: SIM905
+    "their there these this those to was were what when where which who why will with".split()
+)
+
+
 def fts_query(text: str) -> str:
-    """An FTS5 MATCH expression that ORs the words of free text, immune to FTS syntax in user input."""
+    """An FTS5 MATCH expression that ORs the words of free text, immune to FTS syntax in user input.
+
+    Stopwords are dropped unless the query has nothing else.
+    """
     import re
 
-    words = re.findall(r"\w+", text.lower())
-    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+    words = list(dict.fromkeys(re.findall(r"\w+", text.lower())))
+    content = [w for w in words if w not in STOPWORDS] or words
+    return " OR ".join(f'"{w}"' for w in content)

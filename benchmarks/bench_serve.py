@@ -1,0 +1,93 @@
+"""Serve row: 8 concurrent clients sending single short texts, dynamic batching vs one request at a time.
+
+    python benchmarks/bench_serve.py [--quick]
+
+Both servers are real `semsearch serve` subprocesses, measured one after the other in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import requests  # noqa: E402
+from common import HEADER, Row, doc_texts  # noqa: E402
+
+CLIENTS = 8
+
+
+def start_server(*args: str) -> tuple[str, subprocess.Popen]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "semsearch", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            requests.get(url, timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    requests.post(f"{url}/api/embed", json={"model": "all-minilm", "input": "warm up"})
+    return url, process
+
+
+def requests_per_second(url: str, texts: list[str], per_client: int) -> float:
+    def client(offset: int) -> None:
+        with requests.Session() as session:
+            for i in range(per_client):
+                text = texts[(offset * per_client + i) % len(texts)]
+                session.post(f"{url}/api/embed", json={"model": "all-minilm", "input": text}).raise_for_status()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return CLIENTS * per_client / (time.perf_counter() - started)
+
+
+def run(quick: bool = False) -> list[Row]:
+    texts = doc_texts(256, 8, 20)  # short texts, as a chat app or a query stream sends
+    per_client = 10 if quick else 40
+    repeats = 1 if quick else 3
+    rates = {}
+    for label, args in (("batched", ()), ("one at a time", ("--max-batch", "1"))):
+        url, process = start_server(*args)
+        try:
+            rates[label] = statistics.median(requests_per_second(url, texts, per_client) for _ in range(repeats))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+    return [
+        Row(
+            "serve: 8 clients, dynamic batching vs one at a time",
+            rates["batched"],
+            rates["one at a time"],
+            "req/s",
+            ">= 3x",
+        )  # fmt: skip
+    ]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    print(HEADER)
+    for row in run(args.quick):
+        print(row.format())
