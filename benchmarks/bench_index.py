@@ -90,7 +90,7 @@ def noop_reindex_rows(quick: bool) -> list[Row]:
 
 
 _MEMORY_CHILD = """
-import json, resource, sys, numpy as np
+import json, sys, numpy as np
 from pathlib import Path
 from semsearch.embed.base import Embedder, EmbedResult
 from semsearch.embed.local import LocalEmbedder
@@ -109,7 +109,9 @@ class RandomEmbedder(Embedder):
 folder, index_dir = sys.argv[1], sys.argv[2]
 with Index(index_dir, embedder=RandomEmbedder()) as index:
     report = index.add([folder])
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork + exec.
+status = Path("/proc/self/status").read_text()
+peak = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
 print(json.dumps({"chunks": report.chunks_embedded, "peak_mib": peak}))
 """
 

@@ -30,7 +30,8 @@ def clustered_vectors(count: int, seed: int = 0, centres: int = 2000) -> np.ndar
     out = np.empty((count, DIMS), np.float32)
     for start in range(0, count, 100_000):
         n = min(100_000, count - start)
-        block = centre_vectors[rng.integers(0, centres, n)] + 0.5 * rng.standard_normal((n, DIMS)).astype(np.float32)
+        noise = rng.standard_normal((n, DIMS)).astype(np.float32)  # as large as the centre: loose topics
+        block = centre_vectors[rng.integers(0, centres, n)] + noise
         out[start : start + n] = block / np.linalg.norm(block, axis=1, keepdims=True)
     return out
 

@@ -86,7 +86,10 @@ def embed(texts, model, from_stdin, no_truncate, dimensions, embedder_spec):
     "--max-batch", default=64, show_default=True, help="Requests run through the model together (1 = one at a time)."
 )
 @click.option(
-    "--batch-wait-ms", default=5.0, show_default=True, help="How long a request waits for others to batch with."
+    "--batch-wait-ms",
+    default=0.0,
+    show_default=True,
+    help="Extra wait for company; 0 batches whatever queued up while the model was busy.",
 )
 @click.option("--max-body", default="32MB", show_default=True, help="Largest request body (413 above).")
 @click.option("--threads", type=int, default=None, help="Model threads (default: all cores).")

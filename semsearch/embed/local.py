@@ -157,6 +157,8 @@ class LocalModel:
         options.intra_op_num_threads = threads or int(os.environ.get("SEMSEARCH_THREADS", 0)) or _physical_cores()
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        if os.environ.get("SEMSEARCH_ORT_SPIN", "1") == "0":
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(str(self._onnx_path()), options, providers=["CPUExecutionProvider"])
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:

@@ -40,7 +40,7 @@ class ServerSettings:
     max_pending: int = 512  # Ollama's OLLAMA_MAX_QUEUE default
     max_batch_requests: int = 64
     max_batch_inputs: int = 256
-    max_wait_ms: float = 5.0
+    max_wait_ms: float = 0.0
     max_body_bytes: int = MAX_BODY_BYTES
     threads: int | None = None
 

@@ -36,7 +36,7 @@ class Batcher:
         max_pending: int = 512,
         max_batch_requests: int = 64,
         max_batch_inputs: int = 256,
-        max_wait_ms: float = 5.0,
+        max_wait_ms: float = 0.0,
     ):
         self.max_pending = max_pending
         self.max_batch_requests = max(1, max_batch_requests)  # 1 = one request at a time, as Ollama does

@@ -54,7 +54,7 @@ class LoadedModel:
 class ModelManager:
     """Loads a model on first use and unloads it after its keep_alive has passed idle."""
 
-    def __init__(self, *, threads: int | None = None, batch_size: int = 32):
+    def __init__(self, *, threads: int | None = None, batch_size: int = 8):
         self.threads = threads
         self.batch_size = batch_size
         self._models: dict[str, LoadedModel] = {}

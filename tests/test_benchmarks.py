@@ -1,0 +1,24 @@
+"""The benchmark suite runs end to end in quick mode, so it never rots (no speed is asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_benchmark_suite_prints_every_row_with_a_baseline():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick"], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and not line.startswith("| row")]
+    names = [row.split("|")[1].strip() for row in rows]
+    for number in ("1.", "2.", "3.", "4.", "5.", "6.", "7."):
+        assert any(name.startswith(number) for name in names), (number, names)
+    assert any(name.startswith("serve:") for name in names)
+    for row in rows:
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        assert cells[1] and cells[1] != "-", row  # every row has a measured figure
