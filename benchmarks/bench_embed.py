@@ -7,13 +7,12 @@ sentence-transformers is measured only when the optional `bench` extra is instal
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import HEADER, Row, cpu_flags, doc_texts, median_time  # noqa: E402
+from common import Row, cpu_flags, doc_texts, main, median_time  # noqa: E402
 
 
 def sentence_transformers_model():
@@ -61,9 +60,4 @@ def run(quick: bool = False) -> list[Row]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    print(HEADER)
-    for row in run(args.quick):
-        print(row.format())
+    main(run, __doc__)

@@ -5,7 +5,6 @@ python benchmarks/bench_index.py [--quick]
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -17,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import FASTAPI_DOCS, HEADER, ROOT, Row, median_time  # noqa: E402
+from common import FASTAPI_DOCS, ROOT, Row, main, median_time  # noqa: E402
 
 
 def corpus(quick: bool) -> Path:
@@ -144,9 +143,4 @@ def run(quick: bool = False) -> list[Row]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    print(HEADER)
-    for row in run(args.quick):
-        print(row.format(), flush=True)
+    main(run, __doc__)

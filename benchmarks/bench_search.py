@@ -7,7 +7,6 @@ Vectors are synthetic (clustered like real embeddings); chunk rows are real SQLi
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
-from common import HEADER, Row, median_time  # noqa: E402
+from common import Row, main, median_time  # noqa: E402
 
 DIMS = 384
 
@@ -131,9 +130,4 @@ def run(quick: bool = False) -> list[Row]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    print(HEADER)
-    for row in run(args.quick):
-        print(row.format(), flush=True)
+    main(run, __doc__)

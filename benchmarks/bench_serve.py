@@ -7,7 +7,6 @@ Both servers are real `semsearch serve` subprocesses, measured one after the oth
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import socket
@@ -20,7 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import requests  # noqa: E402
-from common import HEADER, Row, doc_texts  # noqa: E402
+from common import Row, doc_texts, main  # noqa: E402
 
 CLIENTS = 8
 
@@ -86,9 +85,4 @@ def run(quick: bool = False) -> list[Row]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    print(HEADER)
-    for row in run(args.quick):
-        print(row.format())
+    main(run, __doc__)

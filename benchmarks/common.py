@@ -79,3 +79,15 @@ def doc_texts(count: int, min_words: int = 60, max_words: int = 120) -> list[str
         texts.append(" ".join(words[position : position + size]))
         position += size
     return texts
+
+
+def main(run: Callable[[bool], list[Row]], description: str | None) -> None:
+    """The command line every benchmark module shares: `python benchmarks/X.py [--quick]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat: a smoke test")
+    args = parser.parse_args()
+    print(HEADER)
+    for row in run(args.quick):
+        print(row.format(), flush=True)

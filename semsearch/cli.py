@@ -149,6 +149,29 @@ def announce(index) -> None:
     click.echo(f"semsearch: embedding with {index.embedder.description}", err=True)
 
 
+class ProgressBar:
+    """on_progress(done, total) callback drawing a bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty() or not total:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_pos=True)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
 def display_path(path: str) -> str:
     """Paths under the current folder print relative to it, like grep does."""
     import os
@@ -202,34 +225,22 @@ def index(
 
     idx = open_index(index_name, model, embedder_spec, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens)
     announce(idx)
-    bar = None
-    interactive = sys.stderr.isatty()
-
-    def on_progress(done: int, total: int) -> None:
-        nonlocal bar
-        if not interactive:
-            return
-        if bar is None:
-            bar = click.progressbar(length=total, label="Indexing", file=sys.stderr, show_pos=True)
-            bar.__enter__()
-        bar.update(done - bar.pos)
 
     def on_warning(line: str) -> None:
         click.echo(f"warning: {line}", err=True)
 
     try:
-        report = idx.add(
-            paths,
-            include=include,
-            exclude=exclude,
-            max_file_bytes=parse_size(max_file_size),
-            reindex=reindex,
-            on_warning=on_warning,
-            on_progress=on_progress,
-        )
+        with ProgressBar("Indexing") as progress:
+            report = idx.add(
+                paths,
+                include=include,
+                exclude=exclude,
+                max_file_bytes=parse_size(max_file_size),
+                reindex=reindex,
+                on_warning=on_warning,
+                on_progress=progress,
+            )
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
         idx.close()
     if as_json:
         click.echo(json.dumps(report.to_dict()))
@@ -359,17 +370,7 @@ def eval_command(dataset, split, mode, k, index_path, model, embedder_spec, chun
 
     from semsearch.evaluate import evaluate, write_run
 
-    bar = None
-
-    def on_progress(done: int, total: int) -> None:
-        nonlocal bar
-        if sys.stderr.isatty() and total:
-            if bar is None:
-                bar = click.progressbar(length=total, label="Indexing corpus", file=sys.stderr)
-                bar.__enter__()
-            bar.update(done - bar.pos)
-
-    try:
+    with ProgressBar("Indexing corpus") as progress:
         result = evaluate(
             dataset,
             split=split,
@@ -379,11 +380,8 @@ def eval_command(dataset, split, mode, k, index_path, model, embedder_spec, chun
             model=model,
             embedder=embedder_spec,
             chunk_tokens=chunk_tokens,
-            on_progress=on_progress,
+            on_progress=progress,
         )
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
     if run_file:
         write_run(result.run, run_file)
     if as_json:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-BUILDER_VERSION = 2  # bump when the graph changes, so cached .onnx files are rebuilt
+BUILDER_VERSION = 3  # bump when the graph changes, so cached .onnx files are rebuilt
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
 
@@ -82,82 +82,44 @@ def build_bert_encoder(weights: dict[str, np.ndarray], config: dict) -> bytes:
             epsilon=eps,
         )
     )
+
+    def dense(x: str, name: str, weight: str, out: str) -> str:
+        """x @ W: torch stores Linear weights as (out, in), ONNX MatMul wants (in, out)."""
+        nodes.append(helper.make_node("MatMul", [x, const(name, w(weight).T)], [out]))
+        return out
+
+    def add_and_norm(x: str, residual: str, prefix: str, bias: str, layer_norm: str, out: str) -> str:
+        """LayerNorm(x + bias + residual), fused into one SkipLayerNormalization."""
+        inputs = [
+            x,
+            residual,
+            const(f"{prefix}_ln_g", w(layer_norm + ".weight")),
+            const(f"{prefix}_ln_b", w(layer_norm + ".bias")),
+            const(f"{prefix}_bias", w(bias)),
+        ]
+        nodes.append(helper.make_node("SkipLayerNormalization", inputs, [out], domain=ms, epsilon=eps))
+        return out
+
     current = "hidden_0"
     for i in range(layers):
         p = f"encoder.layer.{i}."
-        qkv_weight = np.concatenate(
-            [w(p + f"attention.self.{part}.weight").T for part in ("query", "key", "value")], axis=1
+        parts = ("query", "key", "value")
+        qkv_weight = np.concatenate([w(p + f"attention.self.{part}.weight").T for part in parts], axis=1)
+        qkv_bias = np.concatenate([w(p + f"attention.self.{part}.bias") for part in parts])
+        inputs = [current, const(f"l{i}_qkv_w", qkv_weight), const(f"l{i}_qkv_b", qkv_bias), "attention_mask"]
+        nodes.append(helper.make_node("Attention", inputs, [f"l{i}_context"], domain=ms, num_heads=heads))
+        projected = dense(f"l{i}_context", f"l{i}_attn_out_w", p + "attention.output.dense.weight", f"l{i}_attn_proj")
+        attended = add_and_norm(
+            projected, current, f"l{i}_attn", p + "attention.output.dense.bias", p + "attention.output.LayerNorm",
+            f"l{i}_attn_norm",
+        )  # fmt: skip
+        widened = dense(attended, f"l{i}_ffn_in_w", p + "intermediate.dense.weight", f"l{i}_ffn_in")
+        bias = const(f"l{i}_ffn_in_b", w(p + "intermediate.dense.bias"))
+        nodes.append(helper.make_node("BiasGelu", [widened, bias], [f"l{i}_ffn_act"], domain=ms))
+        narrowed = dense(f"l{i}_ffn_act", f"l{i}_ffn_out_w", p + "output.dense.weight", f"l{i}_ffn_out")
+        current = add_and_norm(
+            narrowed, attended, f"l{i}_out", p + "output.dense.bias", p + "output.LayerNorm", f"hidden_{i + 1}"
         )
-        qkv_bias = np.concatenate([w(p + f"attention.self.{part}.bias") for part in ("query", "key", "value")])
-        nodes.append(
-            helper.make_node(
-                "Attention",
-                [current, const(f"l{i}_qkv_w", qkv_weight), const(f"l{i}_qkv_b", qkv_bias), "attention_mask"],
-                [f"l{i}_context"],
-                domain=ms,
-                num_heads=heads,
-            )
-        )
-        nodes.append(
-            helper.make_node(
-                "MatMul",
-                [f"l{i}_context", const(f"l{i}_attn_out_w", w(p + "attention.output.dense.weight").T)],
-                [f"l{i}_attn_proj"],
-            )
-        )
-        nodes.append(
-            helper.make_node(
-                "SkipLayerNormalization",
-                [
-                    f"l{i}_attn_proj",
-                    current,
-                    const(f"l{i}_attn_ln_g", w(p + "attention.output.LayerNorm.weight")),
-                    const(f"l{i}_attn_ln_b", w(p + "attention.output.LayerNorm.bias")),
-                    const(f"l{i}_attn_out_b", w(p + "attention.output.dense.bias")),
-                ],
-                [f"l{i}_attn_norm"],
-                domain=ms,
-                epsilon=eps,
-            )
-        )
-        nodes.append(
-            helper.make_node(
-                "MatMul",
-                [f"l{i}_attn_norm", const(f"l{i}_ffn_in_w", w(p + "intermediate.dense.weight").T)],
-                [f"l{i}_ffn_in"],
-            )
-        )
-        nodes.append(
-            helper.make_node(
-                "BiasGelu",
-                [f"l{i}_ffn_in", const(f"l{i}_ffn_in_b", w(p + "intermediate.dense.bias"))],
-                [f"l{i}_ffn_act"],
-                domain=ms,
-            )
-        )
-        nodes.append(
-            helper.make_node(
-                "MatMul",
-                [f"l{i}_ffn_act", const(f"l{i}_ffn_out_w", w(p + "output.dense.weight").T)],
-                [f"l{i}_ffn_out"],
-            )
-        )
-        nodes.append(
-            helper.make_node(
-                "SkipLayerNormalization",
-                [
-                    f"l{i}_ffn_out",
-                    f"l{i}_attn_norm",
-                    const(f"l{i}_out_ln_g", w(p + "output.LayerNorm.weight")),
-                    const(f"l{i}_out_ln_b", w(p + "output.LayerNorm.bias")),
-                    const(f"l{i}_ffn_out_b", w(p + "output.dense.bias")),
-                ],
-                [f"hidden_{i + 1}"],
-                domain=ms,
-                epsilon=eps,
-            )
-        )
-        current = f"hidden_{i + 1}"
 
     # Mean pooling over real tokens: sum(h * mask) / sum(mask).
     nodes += [

@@ -48,6 +48,13 @@ class ChunkRecord:
     path: str | None = None
 
 
+def _batches(values: Sequence, size: int = 500) -> Iterator[tuple[list, str]]:
+    """Values in groups small enough for one `IN (?, ?, ...)` clause, with their placeholders."""
+    for start in range(0, len(values), size):
+        part = list(values[start : start + size])
+        yield part, ",".join("?" * len(part))
+
+
 def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
@@ -181,9 +188,7 @@ class Database:
         wanted = list(set(hashes))
         found: dict[str, np.ndarray] = {}
         with self.lock:
-            for start in range(0, len(wanted), 500):
-                part = wanted[start : start + 500]
-                marks = ",".join("?" * len(part))
+            for part, marks in _batches(wanted):
                 for h, blob in self.conn.execute(
                     f"SELECT text_hash, vector FROM chunks WHERE text_hash IN ({marks})", part
                 ):
@@ -305,9 +310,7 @@ class Database:
         """Chunk rows (without vectors) by id, joined with their file path."""
         found: dict[int, ChunkRecord] = {}
         with self.lock:
-            for start in range(0, len(ids), 500):
-                part = [int(i) for i in ids[start : start + 500]]
-                marks = ",".join("?" * len(part))
+            for part, marks in _batches([int(i) for i in ids]):
                 for row in self.conn.execute(
                     "SELECT c.id, c.file_id, f.path, c.ordinal, c.start_line, c.end_line, c.page, c.heading, "
                     f"c.text, c.text_hash FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})",
@@ -331,9 +334,7 @@ class Database:
         """The file path (or document id) of each chunk id."""
         found: dict[int, str] = {}
         with self.lock:
-            for start in range(0, len(ids), 500):
-                part = [int(i) for i in ids[start : start + 500]]
-                marks = ",".join("?" * len(part))
+            for part, marks in _batches([int(i) for i in ids]):
                 found.update(
                     self.conn.execute(
                         f"SELECT c.id, f.path FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})",
@@ -353,9 +354,7 @@ class Database:
     def vectors_for(self, ids: Sequence[int]) -> np.ndarray:
         with self.lock:
             out = []
-            for start in range(0, len(ids), 500):
-                part = [int(i) for i in ids[start : start + 500]]
-                marks = ",".join("?" * len(part))
+            for part, marks in _batches([int(i) for i in ids]):
                 rows = dict(self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part))
                 out += [np.frombuffer(rows[i], dtype=np.float32) for i in part]
         return np.vstack(out) if out else np.zeros((0, 0), np.float32)
