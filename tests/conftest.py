@@ -29,10 +29,21 @@ def running_server(*args: str, env: dict | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def server_process(*args: str, env: dict | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Like running_server, but also yields the process (for signal tests)."""
-    port = free_port()
-    command = [sys.executable, "-m", "semsearch", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+def server_process(
+    *args: str, env: dict | None = None, use_port: bool = True
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like running_server, but also yields the process (for signal tests).
+
+    use_port=False leaves host and port to OLLAMA_HOST in `env`.
+    """
+    if use_port:
+        port = free_port()
+        args = ("--host", "127.0.0.1", "--port", str(port), *args)
+    else:
+        from semsearch.serve import parse_bind
+
+        port = parse_bind((env or {}).get("OLLAMA_HOST"))[1]
+    command = [sys.executable, "-m", "semsearch", "serve", *args]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, text=True
     )

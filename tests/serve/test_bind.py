@@ -1,0 +1,31 @@
+"""`semsearch serve` reads its bind address from OLLAMA_HOST the way `ollama serve` does."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from semsearch.serve import parse_bind
+from tests.conftest import free_port, server_process
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("", ("127.0.0.1", 11434)),
+        ("0.0.0.0", ("0.0.0.0", 11434)),
+        ("127.0.0.1:8080", ("127.0.0.1", 8080)),
+        (":9000", ("127.0.0.1", 9000)),
+        ("http://localhost:7000/", ("localhost", 7000)),
+        ("[::1]:7001", ("::1", 7001)),
+    ],
+)
+def test_bind_forms(value, expected):
+    assert parse_bind(value) == expected
+
+
+def test_serve_listens_where_ollama_host_says():
+    port = free_port()
+    with server_process(env={"OLLAMA_HOST": f"127.0.0.1:{port}"}, use_port=False) as (url, _):
+        assert url == f"http://127.0.0.1:{port}"
+        assert requests.get(url).text == "Ollama is running"
