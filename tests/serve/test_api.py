@@ -134,9 +134,18 @@ def test_discovery_endpoints(live_server):
     assert requests.head(live_server + "/").status_code == 200
     assert requests.get(f"{live_server}/api/version").json()["version"]
     names = [m["name"] for m in requests.get(f"{live_server}/api/tags").json()["models"]]
-    assert "all-minilm:latest" in names
+    assert "all-minilm:latest" in names and "all-minilm:int8" in names
     show = requests.post(f"{live_server}/api/show", json={"model": "all-minilm"}).json()
     assert "embedding" in show["capabilities"]
+
+
+def test_int8_tag_is_served_and_shown_as_quantized(client, live_server):
+    reply = client.embed(model="all-minilm:int8", input="Why is the sky blue?")
+    assert reply.model == "all-minilm:int8" and len(reply.embeddings[0]) == 384
+    fp32 = client.embed(model="all-minilm", input="Why is the sky blue?").embeddings[0]
+    assert 0.99 < float(np.dot(reply.embeddings[0], fp32)) < 0.99999
+    show = requests.post(f"{live_server}/api/show", json={"model": "all-minilm:int8"}).json()
+    assert show["details"]["quantization_level"] == "Q8_0"
 
 
 def test_request_body_over_the_limit_is_a_413():
