@@ -24,6 +24,9 @@ def friendly_errors(command):
             return command(*args, **kwargs)
         except SemsearchError as e:
             raise click.ClickException(str(e)) from None
+        except OSError as e:  # disk full, permissions: one line naming the file, never a traceback
+            where = f"{e.filename}: " if e.filename else ""
+            raise click.ClickException(f"{where}{e.strerror or e}") from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
@@ -140,6 +143,7 @@ def index_options(command):
 
 
 def open_index(index_name: str | None, model: str | None, embedder_spec: str | None, **settings):
+    """The index named on the command line; settings go to `Index` (create=False for read-only use)."""
     from semsearch.index import Index
 
     return Index(index_name, model=model, embedder=embedder_spec, **settings)
@@ -272,29 +276,43 @@ def result_record(rank: int, hit) -> dict:
 @friendly_errors
 def query(text, index_name, model, embedder_spec, k, path_glob, min_score, mode, queries_file, as_json):
     """Search the index for TEXT by meaning."""
-    import json
-
     from semsearch.errors import SemsearchError
 
     if (text is None) == (queries_file is None):
         raise SemsearchError("give a query TEXT or --queries FILE (one of the two)")
-    idx = open_index(index_name, model, embedder_spec)
-    if queries_file is not None:
-        for number, line in enumerate(queries_file, start=1):
-            if not line.strip():
-                continue
-            qid, qtext = str(number), line.strip()
-            if qtext.startswith("{"):
-                try:
-                    item = json.loads(qtext)
-                    qid, qtext = str(item.get("id", number)), item["text"]
-                except (ValueError, KeyError, TypeError, AttributeError):
-                    raise SemsearchError(f"{queries_file.name} line {number}: expected JSON with 'text'") from None
-            hits = idx.search(qtext, k, mode=mode, path_glob=path_glob, min_score=min_score)
-            results = [result_record(rank, h) for rank, h in enumerate(hits, 1)]
-            click.echo(json.dumps({"id": qid, "query": qtext, "results": results}))
-        return
-    hits = idx.search(text, k, mode=mode, path_glob=path_glob, min_score=min_score)
+    with open_index(index_name, model, embedder_spec, create=False) as idx:
+        if mode != "keyword":
+            announce(idx)
+        if queries_file is not None:
+            answer_queries(idx, queries_file, k, mode=mode, path_glob=path_glob, min_score=min_score)
+        else:
+            print_hits(idx.search(text, k, mode=mode, path_glob=path_glob, min_score=min_score), as_json)
+
+
+def answer_queries(idx, queries_file, k: int, **options) -> None:
+    """One JSON line per query of the file (plain lines, or JSONL with id and text)."""
+    import json
+
+    from semsearch.errors import SemsearchError
+
+    for number, line in enumerate(queries_file, start=1):
+        if not line.strip():
+            continue
+        qid, qtext = str(number), line.strip()
+        if qtext.startswith("{"):
+            try:
+                item = json.loads(qtext)
+                qid, qtext = str(item.get("id", number)), item["text"]
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise SemsearchError(f"{queries_file.name} line {number}: expected JSON with 'text'") from None
+        results = [result_record(rank, h) for rank, h in enumerate(idx.search(qtext, k, **options), 1)]
+        click.echo(json.dumps({"id": qid, "query": qtext, "results": results}))
+
+
+def print_hits(hits, as_json: bool) -> None:
+    """JSON Lines, or a numbered list with location, score, heading and a snippet."""
+    import json
+
     if as_json:
         for rank, hit in enumerate(hits, start=1):
             click.echo(json.dumps(result_record(rank, hit)))
@@ -316,7 +334,8 @@ def status(index_name, model, embedder_spec, as_json):
     """Show what an index holds and how it was built."""
     import json
 
-    info = open_index(index_name, model, embedder_spec).status()
+    with open_index(index_name, model, embedder_spec, create=False) as idx:
+        info = idx.status()
     if as_json:
         click.echo(json.dumps(info))
         return
@@ -330,7 +349,8 @@ def status(index_name, model, embedder_spec, as_json):
 @friendly_errors
 def rm(paths, index_name, model, embedder_spec):
     """Remove files (or everything under folders) from the index."""
-    removed = open_index(index_name, model, embedder_spec).remove(paths)
+    with open_index(index_name, model, embedder_spec, create=False) as idx:
+        removed = idx.remove(paths)
     click.echo(f"removed {removed} file{'s' if removed != 1 else ''}")
 
 

@@ -59,3 +59,7 @@ class ModelIntegrityError(SemsearchError):
 
 class IndexMismatchError(SemsearchError):
     """An index was built with another model or dimension count than the one asked for."""
+
+
+class IndexNotFoundError(SemsearchError):
+    """A command that reads an index was pointed at a folder that holds none."""

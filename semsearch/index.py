@@ -10,6 +10,7 @@ vectors rebuilt whenever it disagrees with SQLite.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from semsearch.embed.base import Embedder
-from semsearch.errors import IndexMismatchError, SemsearchError
+from semsearch.errors import IndexMismatchError, IndexNotFoundError, SemsearchError
 from semsearch.store.db import ChunkRecord, Database, FileRecord, text_hash
 from semsearch.store.location import DB_FILE, resolve_index_dir
 from semsearch.store.vectors import VectorIndex
@@ -127,8 +128,13 @@ class Index:
         model: str | None = None,
         chunk_tokens: int | None = None,
         overlap_tokens: int | None = None,
+        create: bool = True,
     ):
+        """create=False: refuse a folder that holds no index yet, instead of starting one there."""
         self.path = resolve_index_dir(name_or_path)
+        if not create and not (self.path / DB_FILE).is_file():
+            option = f" --index {name_or_path}" if name_or_path else ""
+            raise IndexNotFoundError(f"no index at {self.path}: build one with `semsearch index PATH...{option}`")
         self.db = Database(self.path / DB_FILE)
         meta = self.db.meta()
         self.model = model or meta.get("model") or "all-minilm"
@@ -157,6 +163,8 @@ class Index:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             from semsearch.embed import get_embedder
+
+            self._check_model()  # "built with another model" says more than the model's own errors
 
             self._embedder = get_embedder(self._embedder_spec, model=self.model)
         return self._embedder
@@ -527,8 +535,11 @@ class Index:
         )
 
     def close(self) -> None:
+        """Save the vector cache (best effort: SQLite holds the truth) and close the database."""
         if self._vectors is not None:
-            self._vectors.save()
+            # A read-only index folder cannot take the cache: the next open rebuilds it from SQLite.
+            with contextlib.suppress(OSError):
+                self._vectors.save()
         self.db.close()
 
     def __enter__(self) -> Index:

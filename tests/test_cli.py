@@ -93,6 +93,27 @@ def test_missing_path_is_a_one_line_error(env, tmp_path):
     assert result.exit_code != 0 and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("command", [["query", "logs"], ["status"], ["rm", "/nowhere"]])
+def test_reading_a_missing_index_is_a_one_line_error_and_creates_nothing(env, tmp_path, command):
+    missing = tmp_path / "no-such-index"
+    result = CliRunner().invoke(cli, [*command, "--index", str(missing)])
+    assert result.exit_code == 1 and f"no index at {missing}" in result.stderr
+    assert "Traceback" not in result.output and not missing.exists()
+
+
+def test_corrupt_or_unreachable_index_database_is_a_one_line_error(env, tmp_path):
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "index.db").write_text("not a database")
+    result = CliRunner().invoke(cli, ["query", "logs", "--index", str(corrupt)])
+    assert result.exit_code == 1 and "file is not a database" in result.stderr and "index.db" in result.stderr
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    result = CliRunner().invoke(cli, ["index", str(env), "--index", str(blocked / "idx")])
+    assert result.exit_code == 1 and "cannot open the index database" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_bad_files_are_skipped_with_one_warning_each_and_the_rest_indexed(env, tmp_path):
     bad = {
         "binary.bin": bytes(range(256)) * 20,

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from semsearch.errors import SemsearchError
+
 SCHEMA_VERSION = 1
 HEADING_WEIGHT = 2.0  # BM25 weight of a chunk's heading (or document title) against its text; tuned on SciFact train
 
@@ -64,14 +66,17 @@ class Database:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.conn = conn
         self.lock = threading.RLock()
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        self._create_schema()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self._create_schema()
+        except (OSError, sqlite3.Error) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise SemsearchError(f"cannot open the index database {path}: {reason}") from None
 
     def _create_schema(self) -> None:
         """Create tables once. Every statement is idempotent and `meta` comes last, so a crash
