@@ -93,10 +93,9 @@ class OllamaClient:
                     except ValueError:
                         raise EmbedderHTTPError(f"{url} answered with invalid JSON", response.status_code) from None
                 if response.status_code not in RETRY_STATUSES or last:
-                    raise EmbedderHTTPError(
-                        f"{self.base_url} answered {response.status_code}: {_error_text(response)}",
-                        response.status_code,
-                    )
+                    status = response.status_code
+                    hint = _HINTS.get(status, "").format(model=(payload or {}).get("model", ""))
+                    raise EmbedderHTTPError(f"{self.base_url} answered {status}: {_error_text(response)}{hint}", status)
             time.sleep(self.backoff * 2**attempt)
         raise AssertionError("unreachable")
 
@@ -158,6 +157,13 @@ class OllamaClient:
         result = EmbedResult(array, [], time.perf_counter_ns() - started, load)
         result.token_counts = [tokens]  # the server reports a total, not per input
         return result
+
+
+# What to do about the errors a user can fix, after the server's own message.
+_HINTS = {
+    404: " (pull it there with `ollama pull {model}`, or pick a model that server has)",
+    501: " ({model} is not an embedding model: use one such as all-minilm or nomic-embed-text)",
+}
 
 
 def _error_text(response) -> str:

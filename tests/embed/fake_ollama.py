@@ -1,5 +1,6 @@
 """A scripted stand-in for Ollama, only for what a real server cannot do on demand:
-answer 503, drop the connection, or reply slowly. It speaks the /api/embed wire format."""
+answer 503, drop the connection, reply slowly, or refuse a model that cannot embed (501:
+every model semsearch serves embeds). It speaks the /api/embed wire format."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FakeOllama:
     def __init__(self, script: list[str], dims: int = 4):
-        """script: one action per request, in order ("ok", "503", "drop", "slow", "500"); then "ok"."""
+        """script: one action per request, in order ("ok", "503", "drop", "slow", "500", "501"); then "ok"."""
         self.script = list(script)
         self.dims = dims
         self.requests: list[dict] = []
@@ -51,6 +52,8 @@ def fake_ollama(script: list[str], dims: int = 4) -> Iterator[tuple[str, FakeOll
             if action == "503":
                 error = {"error": "server busy, please try again.  maximum pending requests exceeded"}
                 self._send(503, json.dumps(error).encode())
+            elif action == "501":  # a chat model asked to embed: semsearch serve hosts none
+                self._send(501, json.dumps({"error": "this model does not support embeddings"}).encode())
             elif action == "500":
                 self._send(500, json.dumps({"error": "llama runner process has terminated"}).encode())
             else:

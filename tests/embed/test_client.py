@@ -62,6 +62,20 @@ def test_errors_carry_the_status_and_the_servers_error_text(live_server):
     with pytest.raises(EmbedderHTTPError) as info:
         client.request("POST", "/api/embed", {"model": "all-minilm", "input": [1]})
     assert info.value.status == 400 and "invalid input type" in str(info.value)
+    assert "ollama pull no-such-model" in str(_raised(lambda: client.embed(["hi"], "no-such-model")))
+
+
+def _raised(action) -> EmbedderHTTPError:
+    with pytest.raises(EmbedderHTTPError) as info:
+        action()
+    return info.value
+
+
+def test_a_model_that_cannot_embed_is_named_with_what_to_use_instead():
+    with fake_ollama(["501"]) as (url, fake):
+        error = _raised(lambda: OllamaClient(url, backoff=0.01).embed(["abc"], "llama3.2"))
+    assert error.status == 501 and len(fake.requests) == 1  # not retried
+    assert "does not support embeddings" in str(error) and "llama3.2 is not an embedding model" in str(error)
 
 
 def test_503_is_retried_then_succeeds():
