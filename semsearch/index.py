@@ -165,7 +165,6 @@ class Index:
             from semsearch.embed import get_embedder
 
             self._check_model()  # "built with another model" says more than the model's own errors
-
             self._embedder = get_embedder(self._embedder_spec, model=self.model)
         return self._embedder
 

@@ -94,7 +94,8 @@ class OllamaClient:
                         raise EmbedderHTTPError(f"{url} answered with invalid JSON", response.status_code) from None
                 if response.status_code not in RETRY_STATUSES or last:
                     status = response.status_code
-                    hint = _HINTS.get(status, "").format(model=(payload or {}).get("model", ""))
+                    model = (payload or {}).get("model")
+                    hint = _HINTS.get(status, "").format(model=model) if model else ""
                     raise EmbedderHTTPError(f"{self.base_url} answered {status}: {_error_text(response)}{hint}", status)
             time.sleep(self.backoff * 2**attempt)
         raise AssertionError("unreachable")
