@@ -123,7 +123,7 @@ def test_int8_variant_stays_close_to_fp32_and_has_its_own_graph(embedder):
     int8 = LocalEmbedder("all-minilm:int8")
     texts = ["Why is the sky blue?", "Rotate the logs daily and keep fourteen compressed files.", LONG]
     cosine = (embedder.embed(texts) * int8.embed(texts)).sum(axis=1)
-    assert cosine.min() > 0.985 and cosine.max() < 0.99999  # close, but really quantized
+    assert cosine.min() > 0.99 and cosine.max() < 0.99999  # close (FFN outputs kept fp32), but really quantized
     fp32_graph = local.onnx_graph_path(embedder.spec, local.model_files(embedder.spec))
     int8_graph = local.onnx_graph_path(int8.spec, local.model_files(int8.spec))
     assert int8_graph != fp32_graph and int8_graph.stat().st_size < 0.85 * fp32_graph.stat().st_size
