@@ -18,22 +18,21 @@ def get_embedder(spec: str | None = None, model: str = "all-minilm", *, probe_ti
     """The embedder for `spec`: "local", an Ollama URL/host, or None for the default.
 
     Default ($SEMSEARCH_EMBEDDER unset): the Ollama server at $OLLAMA_HOST (127.0.0.1:11434)
-    when it answers within `probe_timeout` seconds, else the in-process model.
+    when it answers within `probe_timeout` seconds, else the in-process model; always the
+    in-process model for semsearch's own tags (all-minilm:int8), which Ollama does not have.
     """
+    from semsearch.embed.local import LOCAL_MODELS, LocalEmbedder
     from semsearch.embed.ollama import OllamaClient, OllamaEmbedder
 
     spec = spec if spec is not None else os.environ.get("SEMSEARCH_EMBEDDER") or None
-    if spec == LOCAL:
-        from semsearch.embed.local import LocalEmbedder
-
+    own_tag = model in LOCAL_MODELS and LOCAL_MODELS[model].int8
+    if spec == LOCAL or (spec is None and own_tag):
         return LocalEmbedder(model)
     if spec:
         return OllamaEmbedder(spec, model)
     client = OllamaClient()
     if client.is_running(probe_timeout):
         return OllamaEmbedder(client.base_url, model)
-    from semsearch.embed.local import LocalEmbedder
-
     return LocalEmbedder(model)
 
 

@@ -121,6 +121,7 @@ def test_default_embedder_is_ollama_when_it_answers_else_local(monkeypatch, live
     monkeypatch.delenv("SEMSEARCH_EMBEDDER", raising=False)
     monkeypatch.setenv("OLLAMA_HOST", live_server)
     assert isinstance(get_embedder(), OllamaEmbedder)
+    assert isinstance(get_embedder(model="all-minilm:int8"), LocalEmbedder)  # a tag Ollama does not have
     monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")
     assert isinstance(get_embedder(), LocalEmbedder)
     monkeypatch.setenv("SEMSEARCH_EMBEDDER", live_server)
