@@ -21,15 +21,15 @@ def get_embedder(spec: str | None = None, model: str = "all-minilm", *, probe_ti
     when it answers within `probe_timeout` seconds, else the in-process model; always the
     in-process model for semsearch's own tags (all-minilm:int8), which Ollama does not have.
     """
-    from semsearch.embed.local import LOCAL_MODELS, LocalEmbedder
     from semsearch.embed.ollama import OllamaClient, OllamaEmbedder
 
     spec = spec if spec is not None else os.environ.get("SEMSEARCH_EMBEDDER") or None
-    own_tag = model in LOCAL_MODELS and LOCAL_MODELS[model].int8
-    if spec == LOCAL or (spec is None and own_tag):
-        return LocalEmbedder(model)
-    if spec:
+    if spec and spec != LOCAL:
         return OllamaEmbedder(spec, model)
+    from semsearch.embed.local import LOCAL_MODELS, LocalEmbedder
+
+    if spec == LOCAL or (model in LOCAL_MODELS and LOCAL_MODELS[model].int8):
+        return LocalEmbedder(model)
     client = OllamaClient()
     if client.is_running(probe_timeout):
         return OllamaEmbedder(client.base_url, model)
