@@ -28,7 +28,8 @@ def corpus(quick: bool) -> Path:
 def pipeline_rows(quick: bool) -> list[Row]:
     """Row 2: `Index.add` chunks/s vs `embed()` of exactly the chunks it stored."""
     from semsearch.embed.local import LocalEmbedder
-    from semsearch.index import Index, _embedding_text
+    from semsearch.index import Index
+    from semsearch.indexer import _embedding_text
 
     embedder = LocalEmbedder()
     embedder.embed(["warm up"])

@@ -59,7 +59,7 @@ def synthetic_index(folder: Path, chunks: int) -> Path:
         db.write_files(batch)
     index = VectorIndex(folder / "vectors.faiss", DIMS)
     index.load(db)
-    index.save()
+    index.save(db)
     db.close()
     return folder
 

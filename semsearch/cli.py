@@ -23,7 +23,9 @@ def friendly_errors(command):
         try:
             return command(*args, **kwargs)
         except SemsearchError as e:
-            raise click.ClickException(str(e)) from None
+            error = click.ClickException(str(e))
+            error.exit_code = getattr(e, "exit_code", 1)
+            raise error from None
         except OSError as e:  # disk full, permissions: one line naming the file, never a traceback
             where = f"{e.filename}: " if e.filename else ""
             raise click.ClickException(f"{where}{e.strerror or e}") from None
@@ -146,7 +148,18 @@ def open_index(index_name: str | None, model: str | None, embedder_spec: str | N
     """The index named on the command line; settings go to `Index` (create=False for read-only use)."""
     from semsearch.index import Index
 
-    return Index(index_name, model=model, embedder=embedder_spec, **settings)
+    return Index(index_name, model=model, embedder=embedder_spec, on_wait=say_waiting, **settings)
+
+
+def say_waiting(line: str) -> None:
+    click.echo(f"semsearch: {line}", err=True)
+
+
+no_wait_option = click.option(
+    "--no-wait",
+    is_flag=True,
+    help="If another semsearch is writing this index, exit at once (status 75) instead of waiting.",
+)
 
 
 def announce(index) -> None:
@@ -210,6 +223,7 @@ def parse_size(value: str) -> int:
     "--overlap", "overlap_tokens", type=int, default=None, help="Overlap between chunks in tokens (default 30)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@no_wait_option
 @friendly_errors
 def index(
     paths,
@@ -223,11 +237,19 @@ def index(
     chunk_tokens,
     overlap_tokens,
     as_json,
+    no_wait,
 ):
     """Index files under PATHS (incremental: unchanged files are skipped)."""
     import json
 
-    idx = open_index(index_name, model, embedder_spec, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens)
+    idx = open_index(
+        index_name,
+        model,
+        embedder_spec,
+        chunk_tokens=chunk_tokens,
+        overlap_tokens=overlap_tokens,
+        wait_for_writer=not no_wait,
+    )
     announce(idx)
 
     def on_warning(line: str) -> None:
@@ -346,10 +368,11 @@ def status(index_name, model, embedder_spec, as_json):
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @index_options
+@no_wait_option
 @friendly_errors
-def rm(paths, index_name, model, embedder_spec):
+def rm(paths, index_name, model, embedder_spec, no_wait):
     """Remove files (or everything under folders) from the index."""
-    with open_index(index_name, model, embedder_spec, create=False) as idx:
+    with open_index(index_name, model, embedder_spec, create=False, wait_for_writer=not no_wait) as idx:
         removed = idx.remove(paths)
     click.echo(f"removed {removed} file{'s' if removed != 1 else ''}")
 

@@ -61,5 +61,11 @@ class IndexMismatchError(SemsearchError):
     """An index was built with another model or dimension count than the one asked for."""
 
 
+class IndexBusyError(SemsearchError):
+    """Another process is writing this index and the caller chose not to wait."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+
 class IndexNotFoundError(SemsearchError):
     """A command that reads an index was pointed at a folder that holds none."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from semsearch.errors import SemsearchError
 from semsearch.index import Index
-from semsearch.search import fuse
+from semsearch.search.fusion import fuse
 
 Run = dict[str, dict[str, float]]  # query id -> doc id -> score
 Qrels = dict[str, dict[str, int]]  # query id -> doc id -> relevance

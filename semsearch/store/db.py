@@ -13,6 +13,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,11 @@ class Database:
             )
             db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
             db["meta"].insert_all(
-                [{"key": "schema_version", "value": str(SCHEMA_VERSION)}, {"key": "generation", "value": "0"}],
+                [
+                    {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                    {"key": "generation", "value": "0"},
+                    {"key": "index_id", "value": uuid.uuid4().hex},  # a vector cache from another index never fits
+                ],
                 replace=True,
             )
 
@@ -302,6 +307,12 @@ class Database:
                 ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
                 vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
                 yield ids, vectors
+
+    def chunk_id_summary(self) -> tuple[int, int]:
+        """(count, sum) of chunk ids in one consistent read: what the vector cache must mirror."""
+        with self.lock:
+            count, total = self.conn.execute("SELECT count(*), coalesce(sum(id), 0) FROM chunks").fetchone()
+        return int(count), int(total)
 
     def chunk_count(self) -> int:
         with self.lock:

@@ -1,8 +1,10 @@
 """The FAISS side of an index: a derived, rebuildable cache of the vectors in SQLite.
 
-The file carries the SQLite generation it was written at (in a small JSON sidecar). When
-the two disagree (a crash between a SQLite commit and the FAISS save, or a file copied
-from elsewhere) the index is rebuilt from SQLite, which holds every vector too.
+A small JSON sidecar says what the file mirrors: the index's id, the SQLite generation, the
+count and id sum of the chunks, and a CRC-32 of the file's bytes. Both files are written to a
+temp file, fsynced and renamed. When anything disagrees (a crash between a SQLite commit
+and the save, a torn file, a cache copied from another index) the cache is rebuilt from
+SQLite, which holds every vector too: it is never trusted on its word.
 
 The kind of index follows the size: exact (flat) search up to FLAT_LIMIT vectors, where a
 scan takes a few milliseconds; above it an inverted-file index (IVF), which scans only the
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -50,14 +53,13 @@ class VectorIndex:
         """Load the saved index if it matches the database's generation, else rebuild it."""
         import faiss
 
-        generation = db.generation
         if self.path.exists() and self.sidecar.exists():
             try:
                 saved = json.loads(self.sidecar.read_text())
-                if saved.get("generation") == generation and saved.get("dimensions") == self.dimensions:
+                if saved.get("mirrors") == _mirrors(db, self.dimensions) and saved.get("crc32") == _crc32(self.path):
                     index = faiss.read_index(str(self.path))
-                    if index.ntotal == saved.get("count"):
-                        self.index, self.generation = index, generation
+                    if index.ntotal == saved["mirrors"]["count"]:
+                        self.index, self.generation = index, saved["mirrors"]["generation"]
                         self.trained_on = int(saved.get("trained_on", 0))
                         self._tune()
                         return
@@ -129,6 +131,13 @@ class VectorIndex:
             return self.count > self.flat_limit
         return self.count <= self.flat_limit // 2 or self.count > self.trained_on * RETRAIN_GROWTH
 
+    def fit_kind(self) -> None:
+        """Convert to the kind of index this many vectors call for (flat <-> IVF, or retrain IVF)."""
+        if self.index is not None and self._needs_new_kind():
+            generation = self.generation
+            self.build(*self._all())
+            self.generation = generation
+
     def _all(self) -> tuple[np.ndarray, np.ndarray]:
         """Every (id, vector) the index holds, for converting it to another kind."""
         import faiss
@@ -150,27 +159,62 @@ class VectorIndex:
             return np.zeros(0, np.int64), np.zeros((0, self.dimensions), np.float32)
         return np.concatenate(ids), np.concatenate(vectors)
 
-    def save(self) -> None:
-        """Write atomically: index first, sidecar last, so a crash leaves a detectable mismatch."""
+    def save(self, db: Database) -> None:
+        """Write atomically (temp file, fsync, rename), the sidecar last, only by the index's writer.
+
+        The sidecar records what SQLite held when the cache was written; a crash anywhere
+        leaves either the old pair, or a pair whose sidecar disagrees with SQLite or the bytes.
+        """
         import faiss
 
         if self.index is None or not self.dirty:
             return
-        if self._needs_new_kind():
-            generation = self.generation
-            self.build(*self._all())
-            self.generation = generation
+        self.fit_kind()
+        mirrors = _mirrors(db, self.dimensions)
+        if mirrors["count"] != self.count or mirrors["generation"] != self.generation:
+            return  # this cache does not follow SQLite (another writer's work): never save it
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         faiss.write_index(self.index, str(tmp))
+        _fsync(tmp)
+        sidecar = {"mirrors": mirrors, "crc32": _crc32(tmp), "kind": self.kind, "trained_on": self.trained_on}
         os.replace(tmp, self.path)
-        sidecar = {
-            "generation": self.generation,
-            "count": self.count,
-            "dimensions": self.dimensions,
-            "kind": self.kind,
-            "trained_on": self.trained_on,
-        }
-        tmp_sidecar = self.sidecar.with_suffix(f".{os.getpid()}.tmp")
-        tmp_sidecar.write_text(json.dumps(sidecar))
-        os.replace(tmp_sidecar, self.sidecar)
+        _replace_text(self.sidecar, json.dumps(sidecar))
+        _fsync(self.path.parent)
         self.dirty = False
+
+
+def _mirrors(db: Database, dimensions: int) -> dict:
+    """What a saved cache must match in SQLite: index identity, generation, chunk count and id sum."""
+    count, id_sum = db.chunk_id_summary()
+    return {
+        "index_id": db.get_meta("index_id"),
+        "generation": db.generation,
+        "count": count,
+        "id_sum": id_sum,
+        "dimensions": dimensions,
+    }
+
+
+def _crc32(path: Path) -> int:
+    crc = 0
+    buffer = bytearray(1 << 20)
+    view = memoryview(buffer)
+    with path.open("rb") as f:
+        while n := f.readinto(buffer):
+            crc = zlib.crc32(view[:n], crc)
+    return crc
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(text)
+    _fsync(tmp)
+    os.replace(tmp, path)

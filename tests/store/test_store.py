@@ -74,7 +74,7 @@ def test_vector_index_round_trips_through_its_file(db, tmp_path):
     _, added = db.write_files([file_with_chunks("/a.md", ["a", "b", "c"], seed=10)])
     index = VectorIndex(tmp_path / "vectors.faiss", DIMS)
     index.load(db)
-    index.save()
+    index.save(db)
     again = VectorIndex(tmp_path / "vectors.faiss", DIMS)
     again.load(db)
     assert not again.dirty  # loaded from the file, not rebuilt
@@ -86,7 +86,7 @@ def test_vector_index_is_rebuilt_when_sqlite_moved_on(db, tmp_path):
     db.write_files([file_with_chunks("/a.md", ["a"], seed=20)])
     index = VectorIndex(tmp_path / "vectors.faiss", DIMS)
     index.load(db)
-    index.save()
+    index.save(db)
     # A later commit that never reached the FAISS file (as after a crash).
     _, added = db.write_files([file_with_chunks("/b.md", ["b"], seed=30)])
     again = VectorIndex(tmp_path / "vectors.faiss", DIMS)
@@ -108,7 +108,7 @@ def test_corrupt_faiss_file_is_rebuilt_from_sqlite(db, tmp_path):
     db.write_files([file_with_chunks("/a.md", ["a"], seed=50)])
     index = VectorIndex(tmp_path / "vectors.faiss", DIMS)
     index.load(db)
-    index.save()
+    index.save(db)
     (tmp_path / "vectors.faiss").write_bytes(b"garbage")
     again = VectorIndex(tmp_path / "vectors.faiss", DIMS)
     again.load(db)

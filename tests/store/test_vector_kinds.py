@@ -41,11 +41,11 @@ def test_growing_past_the_limit_converts_on_save_and_keeps_every_vector(tmp_path
     index.build(np.arange(800), vectors[:800])
     index.update([], [(i, vectors[i]) for i in range(800, 2500)], generation=1)
     assert index.kind == "flat"
-    index.save()
+    index.fit_kind()
     assert index.kind == "ivf" and index.count == 2500
     assert index.search(vectors[2400], 1)[0][0] == 2400
     index.update(list(range(0, 2000)), [], generation=2)  # shrinking far below the limit goes back to flat
-    index.save()
+    index.fit_kind()
     assert index.kind == "flat" and index.count == 500
     assert index.search(vectors[2100], 1)[0][0] == 2100
 

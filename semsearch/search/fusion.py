@@ -1,4 +1,4 @@
-"""Ranking helpers shared by the index and the evaluation: fusing keyword and dense results."""
+"""Fusing ranked candidate lists (dense and keyword) into one ranking."""
 
 from __future__ import annotations
 

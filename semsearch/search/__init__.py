@@ -1,0 +1,12 @@
+"""Searching an index: candidate lists (dense, keyword), their fusion, and the results.
+
+`Index.search` calls `search()` here; the evaluation, MCP server and web page reuse it, so a
+query's ranking lives in this package alone.
+"""
+
+from __future__ import annotations
+
+from semsearch.search.engine import SEARCH_MODES, search
+from semsearch.search.results import SearchResult
+
+__all__ = ["SEARCH_MODES", "SearchResult", "search"]
