@@ -14,26 +14,59 @@ from semsearch import __version__
 
 
 def friendly_errors(command):
-    """Turn a SemsearchError into one line on stderr and exit status 1, never a traceback."""
+    """Turn any failure into one line on stderr and a non-zero exit status, never a traceback.
+
+    SemsearchError says what went wrong (exit 1, or its exit_code: 75 for a busy index);
+    OS and SQLite errors name the file; anything else is a bug, reported in one line
+    (SEMSEARCH_DEBUG=1 shows the traceback).
+    """
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        import os
+        import sqlite3
+
         from semsearch.errors import SemsearchError
 
         try:
             return command(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except SemsearchError as e:
-            error = click.ClickException(str(e))
+            error = click.ClickException(one_line(str(e)))
             error.exit_code = getattr(e, "exit_code", 1)
             raise error from None
         except OSError as e:  # disk full, permissions: one line naming the file, never a traceback
-            where = f"{e.filename}: " if e.filename else ""
-            raise click.ClickException(f"{where}{e.strerror or e}") from None
+            if isinstance(e, BrokenPipeError):
+                raise
+            where = f"{printable(e.filename)}: " if e.filename else ""
+            raise click.ClickException(one_line(f"{where}{e.strerror or e}")) from None
+        except sqlite3.Error as e:
+            raise click.ClickException(one_line(f"index database error: {e}")) from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        except Exception as e:
+            if os.environ.get("SEMSEARCH_DEBUG"):
+                raise
+            raise click.ClickException(
+                one_line(f"unexpected {type(e).__name__}: {e} (a bug: SEMSEARCH_DEBUG=1 shows where)")
+            ) from None
 
     return wrapper
+
+
+def one_line(message: str) -> str:
+    return " ".join(printable(message).split()) or "failed"
+
+
+def printable(text) -> str:
+    """Text (or a file name) that any terminal can print: undecodable bytes become \\xNN escapes."""
+    import os
+
+    if isinstance(text, bytes | os.PathLike):
+        text = os.fsdecode(text)
+    return str(text).encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,7 +81,28 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli(prog_name="semsearch")
+    """The console script: click's usage errors become one line too ("Error: ... (see --help)")."""
+    import os
+
+    try:
+        status = cli.main(prog_name="semsearch", standalone_mode=False)
+    except click.UsageError as e:
+        command = e.ctx.command_path if e.ctx else "semsearch"
+        click.echo(f"Error: {one_line(e.format_message())} (see '{command} --help')", err=True)
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:  # `semsearch query ... | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 @cli.command()
@@ -151,6 +205,17 @@ def open_index(index_name: str | None, model: str | None, embedder_spec: str | N
     return Index(index_name, model=model, embedder=embedder_spec, on_wait=say_waiting, **settings)
 
 
+def check_paths_exist(paths) -> None:
+    """Refuse a missing PATH before any work, in one line."""
+    import os
+
+    from semsearch.errors import SemsearchError
+
+    for path in paths:
+        if not os.path.lexists(path):
+            raise SemsearchError(f"no such file or directory: {printable(path)}")
+
+
 def say_waiting(line: str) -> None:
     click.echo(f"semsearch: {line}", err=True)
 
@@ -162,8 +227,8 @@ no_wait_option = click.option(
 )
 
 
-def announce(index) -> None:
-    click.echo(f"semsearch: embedding with {index.embedder.description}", err=True)
+def announce(index, *, check_model: bool = True) -> None:
+    click.echo(f"semsearch: embedding with {index.open_embedder(check_model=check_model).description}", err=True)
 
 
 class ProgressBar:
@@ -217,10 +282,18 @@ def parse_size(value: str) -> int:
 @click.option("--include", multiple=True, metavar="GLOB", help="Index only files matching GLOB (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching GLOB (repeatable).")
 @click.option("--max-file-size", default="10MB", show_default=True, help="Skip files larger than this.")
-@click.option("--reindex", is_flag=True, help="Drop everything in the index and embed all files again.")
-@click.option("--chunk-tokens", type=int, default=None, help="Chunk size in tokens (default 200).")
 @click.option(
-    "--overlap", "overlap_tokens", type=int, default=None, help="Overlap between chunks in tokens (default 30)."
+    "--reindex",
+    is_flag=True,
+    help="Build the index again from PATHS (e.g. with another -m model); the old one answers until it is done.",
+)
+@click.option("--chunk-tokens", type=click.IntRange(min=16), default=None, help="Chunk size in tokens (default 200).")
+@click.option(
+    "--overlap",
+    "overlap_tokens",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Overlap between chunks in tokens (default 30).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @no_wait_option
@@ -242,6 +315,8 @@ def index(
     """Index files under PATHS (incremental: unchanged files are skipped)."""
     import json
 
+    check_paths_exist(paths)
+    max_file_bytes = parse_size(max_file_size)
     idx = open_index(
         index_name,
         model,
@@ -250,22 +325,23 @@ def index(
         overlap_tokens=overlap_tokens,
         wait_for_writer=not no_wait,
     )
-    announce(idx)
 
     def on_warning(line: str) -> None:
-        click.echo(f"warning: {line}", err=True)
+        click.echo(f"warning: {printable(line)}", err=True)
 
     try:
-        with ProgressBar("Indexing") as progress:
-            report = idx.add(
-                paths,
-                include=include,
-                exclude=exclude,
-                max_file_bytes=parse_size(max_file_size),
-                reindex=reindex,
-                on_warning=on_warning,
-                on_progress=progress,
-            )
+        with idx.writing():  # wait for (or refuse, with --no-wait) another writer before any other output
+            announce(idx, check_model=not reindex)  # --reindex may switch the model
+            with ProgressBar("Indexing") as progress:
+                report = idx.add(
+                    paths,
+                    include=include,
+                    exclude=exclude,
+                    max_file_bytes=max_file_bytes,
+                    reindex=reindex,
+                    on_warning=on_warning,
+                    on_progress=progress,
+                )
     finally:
         idx.close()
     if as_json:
@@ -287,7 +363,7 @@ def result_record(rank: int, hit) -> dict:
 @cli.command()
 @click.argument("text", required=False)
 @index_options
-@click.option("-k", "k", default=10, show_default=True, help="How many results.")
+@click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
 @click.option("--path", "path_glob", metavar="GLOB", help="Only results from files matching GLOB (e.g. 'docs/*.md').")
 @click.option("--min-score", type=float, default=None, help="Drop results scoring below this.")
 @click.option("--mode", type=click.Choice(["dense", "keyword", "hybrid"]), default="dense", show_default=True)
@@ -302,6 +378,8 @@ def query(text, index_name, model, embedder_spec, k, path_glob, min_score, mode,
 
     if (text is None) == (queries_file is None):
         raise SemsearchError("give a query TEXT or --queries FILE (one of the two)")
+    if text is not None and not text.strip():
+        raise SemsearchError("the query is empty")
     with open_index(index_name, model, embedder_spec, create=False) as idx:
         if mode != "keyword":
             announce(idx)
@@ -327,6 +405,10 @@ def answer_queries(idx, queries_file, k: int, **options) -> None:
                 qid, qtext = str(item.get("id", number)), item["text"]
             except (ValueError, KeyError, TypeError, AttributeError):
                 raise SemsearchError(f"{queries_file.name} line {number}: expected JSON with 'text'") from None
+            if not isinstance(qtext, str) or not qtext.strip():
+                raise SemsearchError(
+                    f"{queries_file.name} line {number}: 'text' must be a non-empty string, not {json.dumps(qtext)}"
+                )
         results = [result_record(rank, h) for rank, h in enumerate(idx.search(qtext, k, **options), 1)]
         click.echo(json.dumps({"id": qid, "query": qtext, "results": results}))
 
@@ -397,13 +479,21 @@ def indexes(as_json):
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to score.")
 @click.option("--mode", type=click.Choice(["dense", "keyword", "hybrid"]), default="hybrid", show_default=True)
-@click.option("-k", "k", default=100, show_default=True, help="Documents retrieved per query.")
+@click.option(
+    "-k", "k", type=click.IntRange(min=1), default=100, show_default=True, help="Documents retrieved per query."
+)
 @click.option(
     "--index", "index_path", metavar="PATH", help="Where to build/reuse the corpus index (default: cache dir)."
 )
 @click.option("-m", "--model", default="all-minilm", show_default=True)
 @click.option("--embedder", "embedder_spec", metavar="SPEC", envvar="SEMSEARCH_EMBEDDER")
-@click.option("--chunk-tokens", default=256, show_default=True, help="Chunk size for the corpus index.")
+@click.option(
+    "--chunk-tokens",
+    type=click.IntRange(min=16),
+    default=256,
+    show_default=True,
+    help="Chunk size for the corpus index.",
+)
 @click.option("--run-file", type=click.Path(dir_okay=False), help="Also write the TREC run file here.")
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors

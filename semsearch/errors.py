@@ -69,3 +69,7 @@ class IndexBusyError(SemsearchError):
 
 class IndexNotFoundError(SemsearchError):
     """A command that reads an index was pointed at a folder that holds none."""
+
+
+class DatabaseBusyError(IndexBusyError):
+    """SQLite stayed locked by another program (not a semsearch writer) past the busy timeout."""

@@ -37,15 +37,18 @@ class BeirDataset:
 
     def documents(self) -> Iterator[tuple[str, str, str]]:
         opener = gzip.open if self.corpus_file.suffix == ".gz" else open
-        with opener(self.corpus_file, "rt", encoding="utf-8") as f:
+        with opener(self.corpus_file, "rt", encoding="utf-8", errors="replace") as f:
             for number, line in enumerate(f, start=1):
                 if not line.strip():
                     continue
                 try:
                     doc = json.loads(line)
-                    yield str(doc["_id"]), doc.get("title") or "", doc.get("text") or ""
-                except (ValueError, KeyError) as e:
+                    doc_id, title, text = str(doc["_id"]), doc.get("title") or "", doc.get("text") or ""
+                except (ValueError, KeyError, TypeError, AttributeError) as e:
                     raise SemsearchError(f"{self.corpus_file} line {number}: not a BEIR document ({e})") from None
+                if not isinstance(title, str) or not isinstance(text, str):
+                    raise SemsearchError(f"{self.corpus_file} line {number}: 'title' and 'text' must be strings")
+                yield doc_id, title, text
 
 
 def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
@@ -58,19 +61,41 @@ def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
     if not qrels_file.exists():
         raise SemsearchError(f"{qrels_file}: no relevance judgments for split {split!r}")
     qrels: Qrels = {}
-    with qrels_file.open(encoding="utf-8") as f:
-        for row in csv.reader(f, delimiter="\t"):
-            if len(row) < 3 or row[0] == "query-id":
+    with _open_text(qrels_file) as f:
+        for number, row in enumerate(csv.reader(f, delimiter="\t"), start=1):
+            if not row or (number == 1 and row[0] == "query-id"):
                 continue
-            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+            try:
+                qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+            except (IndexError, ValueError):
+                raise SemsearchError(
+                    f"{qrels_file} line {number}: expected 'query-id<TAB>corpus-id<TAB>score' with an integer score"
+                ) from None
+    queries_file = root / "queries.jsonl"
+    if not queries_file.exists():
+        raise SemsearchError(f"{queries_file}: no queries (is this a BEIR folder?)")
     queries: dict[str, str] = {}
-    with (root / "queries.jsonl").open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
+    with _open_text(queries_file) as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
                 item = json.loads(line)
-                if str(item["_id"]) in qrels:
-                    queries[str(item["_id"])] = item["text"]
+                qid, text = str(item["_id"]), item["text"]
+            except (ValueError, KeyError, TypeError):
+                raise SemsearchError(f"{queries_file} line {number}: expected JSON with '_id' and 'text'") from None
+            if not isinstance(text, str) or not text.strip():
+                raise SemsearchError(f"{queries_file} line {number}: 'text' must be a non-empty string")
+            if qid in qrels:
+                queries[qid] = text
+    if not queries:
+        raise SemsearchError(f"{queries_file}: none of its queries is judged in {qrels_file}")
     return BeirDataset(root, corpus, queries, qrels)
+
+
+def _open_text(path: Path):
+    """A UTF-8 text file; bytes that are not UTF-8 become U+FFFD instead of a UnicodeDecodeError."""
+    return path.open(encoding="utf-8", errors="replace", newline="")
 
 
 # -- metrics (checked against pytrec_eval in the tests) --------------------------------------------

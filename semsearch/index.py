@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable, Sequence
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -28,9 +30,13 @@ from semsearch.search import SEARCH_MODES, SearchResult
 from semsearch.store.db import Database
 from semsearch.store.location import DB_FILE, resolve_index_dir
 from semsearch.store.lock import WriterLock
+from semsearch.store.pausepoints import pause_point
 from semsearch.store.vectors import VectorIndex
 
 __all__ = ["SEARCH_MODES", "Index", "IndexReport", "SearchResult"]
+
+REBUILD_DIR = ".rebuild"  # where --reindex builds the new index, inside the live one's folder
+VECTOR_FILES = ("vectors.faiss", "vectors.json")  # the cache, then its sidecar (the order a swap moves them)
 
 
 class Index:
@@ -59,7 +65,9 @@ class Index:
             raise IndexNotFoundError(f"no index at {self.path}: build one with `semsearch index PATH...{option}`")
         self.db = Database(self.path / DB_FILE)
         meta = self.db.meta()
-        self.model = model or meta.get("model") or "all-minilm"
+        # An embedder object knows its model; recording "all-minilm" for it would mislabel the index.
+        given = embedder.model if isinstance(embedder, Embedder) else None
+        self.model = model or given or meta.get("model") or "all-minilm"
         self._embedder_spec = embedder
         self._embedder: Embedder | None = embedder if isinstance(embedder, Embedder) else None
         self.chunk_tokens = chunk_tokens or int(meta.get("chunk_tokens", 0)) or DEFAULT_CHUNK_TOKENS
@@ -86,21 +94,35 @@ class Index:
 
     @property
     def embedder(self) -> Embedder:
+        return self.open_embedder()
+
+    def open_embedder(self, *, check_model: bool = True) -> Embedder:
+        """The embedder; check_model=False for --reindex, which may switch the index to another model."""
         if self._embedder is None:
             from semsearch.embed import get_embedder
 
-            self._check_model()  # "built with another model" says more than the model's own errors
+            if check_model:
+                self._check_model()  # "built with another model" says more than the model's own errors
             self._embedder = get_embedder(self._embedder_spec, model=self.model)
         return self._embedder
 
     @property
     def vectors(self) -> VectorIndex:
-        if self._vectors is None:
+        """The vector cache, loaded (or rebuilt from SQLite) on first use and after it fell behind."""
+        if self._vectors is None or self._vectors.stale:
             dimensions = int(self.db.get_meta("dimensions", "0") or 0)
             self._vectors = VectorIndex(self.path / "vectors.faiss", dimensions)
             if dimensions:
                 self._vectors.load(self.db)
         return self._vectors
+
+    def _current_vectors(self) -> VectorIndex:
+        """The cache, reloaded first if another process committed since it was read (readers stay current)."""
+        vectors = self.vectors
+        if vectors.state != self.db.state():
+            self._vectors = None
+            vectors = self.vectors
+        return vectors
 
     def record_model(self) -> None:
         """Write model and chunker settings on first use; refuse a different dimension count later."""
@@ -127,9 +149,20 @@ class Index:
 
     # -- indexing (the pipeline lives in semsearch.indexer) -------------------------------------------
 
-    def writing(self):
-        """Hold the index's writer lock (re-entrant): one writer per index, readers never wait."""
-        return self.writer_lock.hold(wait=self.wait_for_writer, on_wait=self.on_wait)
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the index's writer lock (re-entrant): one writer per index, readers never wait.
+
+        On taking it, a vector cache read before another process wrote is dropped (it would
+        miss that writer's vectors), and what a killed --reindex left behind is cleared.
+        """
+        outermost = not self.writer_lock.held
+        with self.writer_lock.hold(wait=self.wait_for_writer, on_wait=self.on_wait):
+            if outermost:
+                if self._vectors is not None and self._vectors.state != self.db.state():
+                    self._vectors = None
+                _remove_tree(self.path / REBUILD_DIR)
+            yield
 
     def add(
         self,
@@ -150,19 +183,56 @@ class Index:
         """
         from semsearch import indexer
 
+        options = dict(
+            include=include,
+            exclude=exclude,
+            max_file_bytes=max_file_bytes,
+            on_warning=on_warning,
+            on_progress=on_progress,
+        )
         with self.writing():
             if reindex:
-                self.db.clear()
-                self._vectors = None
-            return indexer.add_paths(
-                self,
-                paths,
-                include=include,
-                exclude=exclude,
-                max_file_bytes=max_file_bytes,
-                on_warning=on_warning,
-                on_progress=on_progress,
-            )
+                return self._rebuild(paths, **options)
+            return indexer.add_paths(self, paths, **options)
+
+    def _rebuild(self, paths: Iterable[str | os.PathLike], **options) -> IndexReport:
+        """--reindex: build a complete new index beside this one, then swap it in at once.
+
+        Until the swap the old index answers queries; a kill or an error anywhere before it
+        leaves the old index as it was (the half-built one is cleared by the next writer).
+        The swap copies the new SQLite file into the live one in a single transaction (SQLite's
+        backup API), so readers see the old state or the new one, never a mix.
+        """
+        from semsearch import indexer
+
+        staging = self.path / REBUILD_DIR
+        _remove_tree(staging)
+        embedder = self.open_embedder(check_model=False)
+        fresh = Index(
+            staging,
+            embedder=embedder,
+            model=self.model,
+            chunk_tokens=self.chunk_tokens,
+            overlap_tokens=self.overlap_tokens,
+        )
+        try:
+            # Generations keep rising across the swap, so no reader mistakes the new state for one it cached.
+            fresh.db.set_meta({"generation": str(self.db.generation + 1)})
+            report = indexer.add_paths(fresh, paths, **options)
+            fresh.vectors.save(fresh.db)
+            pause_point("rebuild-built")
+            self._vectors = None
+            fresh.db.conn.backup(self.db.conn)  # the swap: one SQLite transaction
+            pause_point("rebuild-swapped")
+            fresh.db.close()
+            # The new cache mirrors exactly what was swapped in (same index id, generation, ids).
+            for name in VECTOR_FILES:
+                if (staging / name).exists():
+                    os.replace(staging / name, self.path / name)
+        finally:
+            fresh.db.close()
+            _remove_tree(staging)
+        return report
 
     def add_texts(
         self,
@@ -209,8 +279,19 @@ class Index:
         return self.embedder.embed([prefix + t for t in texts])
 
     def dense_ranking(self, query: np.ndarray, depth: int) -> list[tuple[int, float]]:
-        """(chunk id, cosine) for the nearest chunks, best first."""
-        return self.vectors.search(query, depth)
+        """(chunk id, cosine) for the nearest chunks, best first.
+
+        A cached id without a SQLite row means the cache is stale: it is rebuilt and the
+        search run again, never answered with silently missing hits.
+        """
+        ranking = self._current_vectors().search(query, depth)
+        if ranking and len(self.db.existing_chunk_ids([i for i, _ in ranking])) < len(ranking):
+            self._vectors = VectorIndex(self.path / "vectors.faiss", int(self.db.get_meta("dimensions", "0") or 0))
+            self._vectors.rebuild(self.db)
+            ranking = self._vectors.search(query, depth)
+            known = self.db.existing_chunk_ids([i for i, _ in ranking])  # a writer may delete meanwhile
+            ranking = [(i, s) for i, s in ranking if i in known]
+        return ranking
 
     def keyword_ranking(self, text: str, depth: int) -> list[tuple[int, float]]:
         """(chunk id, BM25) for the chunks matching the query's words, best first."""
@@ -262,6 +343,11 @@ class Index:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _remove_tree(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _query_prefix(model: str) -> str:

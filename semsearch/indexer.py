@@ -21,6 +21,7 @@ import numpy as np
 
 from semsearch.errors import SemsearchError
 from semsearch.store.db import ChunkRecord, FileRecord, text_hash
+from semsearch.store.pausepoints import pause_point
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.index import Index
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_CHUNK_TOKENS = 200
 DEFAULT_OVERLAP_TOKENS = 30
 DEFAULT_MAX_FILE_BYTES = 10_000_000
-WRITE_BATCH_CHUNKS = 256  # chunks per embed call and per SQLite transaction
+WRITE_BATCH_CHUNKS = int(os.environ.get("SEMSEARCH_WRITE_BATCH_CHUNKS", "256"))  # chunks per embed call and commit
 
 
 @dataclass
@@ -95,8 +96,13 @@ def add_paths(
     on_warning: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IndexReport:
-    """Index files under `paths`: new and changed files are embedded, deleted ones removed."""
-    from semsearch.ingest.walk import FoundFile, walk
+    """Index files under `paths`: new and changed files are embedded, deleted ones removed.
+
+    Only what is known to be gone leaves the index: a file that no longer exists, or exists
+    but can no longer be indexed (now empty, binary, too big). A file or folder that could
+    not be looked at (permissions, I/O errors) keeps what was indexed from it.
+    """
+    from semsearch.ingest.walk import FoundFile, printable, walk
 
     started = time.perf_counter()
     report = IndexReport()
@@ -104,22 +110,26 @@ def add_paths(
     roots = [Path(p).expanduser().resolve() for p in paths]
     for root in roots:
         if not root.exists():
-            raise SemsearchError(f"no such file or directory: {root}")
+            raise SemsearchError(f"no such file or directory: {printable(root)}")
     index.record_model()
-    vectors = index.vectors
+    index.vectors  # noqa: B018 - load (or rebuild) before writing
 
     existing = index.db.files()
-    seen: set[str] = set()
+    keep: set[str] = set()  # indexed paths that stay: seen in the walk, or under something we could not look at
+    unseen_folders: list[Path] = []
     todo: list[tuple[FoundFile, FileRecord | None, str | None]] = []
     touched: list[FileRecord] = []
     for item in walk(roots, include=include, exclude=exclude, max_file_bytes=max_file_bytes):
         path = str(item.path)
-        seen.add(path)
         if not isinstance(item, FoundFile):
             report.failed += 1
-            report.failures.append((path, item.reason))
-            warn(f"skipped {path}: {item.reason}")
+            report.failures.append((printable(path), item.reason))
+            warn(f"skipped {printable(path)}: {item.reason}")
+            if item.unseen:
+                keep.add(path)
+                unseen_folders.append(item.path)
             continue
+        keep.add(path)
         old = existing.get(path)
         if old and old.size == item.size and old.mtime_ns == item.mtime_ns:
             report.unchanged += 1
@@ -132,17 +142,17 @@ def add_paths(
         todo.append((item, old, digest))
     index.db.touch_files(touched)
 
-    gone = [p for p in existing if p not in seen and _is_under(p, roots)]
-    if gone:
-        vectors.update(index.db.remove_files(gone), [], index.db.generation)
-        report.deleted = len(gone)
-
     jobs = [
         _Job(FileRecord(str(f.path), f.size, f.mtime_ns, digest), old is None, functools.partial(_extract, f.path))
         for f, old, digest in todo
     ]
-    _index_jobs(index, jobs, report, warn, on_progress)
-    vectors.save(index.db)
+    keep -= _index_jobs(index, jobs, report, warn, on_progress)
+    # Removed last, so a renamed file's chunks were still there to reuse their vectors.
+    gone = [p for p in existing if p not in keep and _is_under(p, roots) and not _is_under(p, unseen_folders)]
+    if gone:
+        index.vectors.update(index.db.remove_files(gone), [], index.db.generation)
+        report.deleted = len(gone)
+    index.vectors.save(index.db)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -189,14 +199,21 @@ def remove_paths(index: Index, paths: Iterable[str | os.PathLike]) -> int:
     """Forget files (or every file under a folder); returns how many were removed."""
     roots = [Path(p).expanduser().resolve() for p in paths]
     gone = [p for p in index.db.files() if _is_under(p, roots)]
+    index.vectors  # noqa: B018 - load (or rebuild) before writing
     if gone:
         index.vectors.update(index.db.remove_files(gone), [], index.db.generation)
         index.vectors.save(index.db)
     return len(gone)
 
 
-def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_progress) -> None:
-    """Extract and chunk on a worker thread while this thread embeds and writes."""
+def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_progress) -> set[str]:
+    """Extract and chunk on a worker thread while this thread embeds and writes.
+
+    Returns the paths found unindexable (empty, no text, corrupt): what was indexed from
+    them is out of date. Files that could not be read are not among them.
+    """
+    from semsearch.ingest.extract import UnreadableFileError
+
     ready: queue.Queue = queue.Queue(maxsize=64)
     stop = threading.Event()
     embedder = index.embedder
@@ -231,15 +248,18 @@ def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_pr
                 ]
                 job.record.kind, job.record.title = doc.kind, doc.title
                 ready.put(_Pending(job.record, chunks, job.is_new))
+            except UnreadableFileError as e:
+                ready.put((path, str(e), False))
             except SemsearchError as e:
-                ready.put((path, str(e)))
+                ready.put((path, str(e), True))
             except Exception as e:  # a broken file must never stop the run
-                ready.put((path, f"{path}: {type(e).__name__}: {e}"))
+                ready.put((path, f"{path}: {type(e).__name__}: {e}", True))
         ready.put(None)
 
     worker = threading.Thread(target=produce, name="semsearch-extract", daemon=True)
     worker.start()
     batch: list[_Pending] = []
+    unindexable: set[str] = set()
     done = 0
     try:
         while True:
@@ -248,7 +268,9 @@ def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_pr
                 break
             done += 1
             if isinstance(item, tuple):
-                path, message = item
+                path, message, known = item
+                if known:
+                    unindexable.add(path)
                 report.failed += 1
                 report.failures.append((path, message))
                 warn(f"skipped {message if message.startswith(path) else path + ': ' + message}")
@@ -268,6 +290,7 @@ def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_pr
                 ready.get_nowait()
             except queue.Empty:
                 worker.join(0.05)
+    return unindexable
 
 
 def _write_batch(index: Index, batch: list[_Pending], report: IndexReport, prefix: str) -> None:
@@ -286,6 +309,7 @@ def _write_batch(index: Index, batch: list[_Pending], report: IndexReport, prefi
     report.chunks_reused += len(hashes) - len(missing)
     items = [(p.record, p.chunks, np.vstack([known[c.text_hash] for c in p.chunks]).astype(np.float32)) for p in batch]
     removed, added = index.db.write_files(items)
+    pause_point("batch-committed")
     index.vectors.update(removed, added, index.db.generation)
     for p in batch:
         if p.is_new:
@@ -305,7 +329,7 @@ def _file_hash(path: Path) -> str:
         return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
 
 
-def _is_under(path: str, roots: Sequence[Path]) -> bool:
+def _is_under(path: str, roots: Sequence[Path | str]) -> bool:
     return any(path == str(root) or path.startswith(str(root).rstrip(os.sep) + os.sep) for root in roots)
 
 

@@ -23,6 +23,10 @@ class ExtractError(SemsearchError):
     """A file whose text cannot be read; the message names the file and the problem."""
 
 
+class UnreadableFileError(ExtractError):
+    """The file is there but could not be read (permissions, I/O): what was indexed from it is kept."""
+
+
 @dataclass
 class Section:
     text: str
@@ -56,24 +60,51 @@ def extract(path: Path) -> Document:
     return _headed(path, "code" if suffix in CODE else "text", text, [])
 
 
-def decode(path: Path) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with a BOM, else cp1252 / latin-1."""
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes; a file removed meanwhile is an ExtractError, one that cannot be read an UnreadableFileError."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ExtractError(f"{path}: file was removed while indexing") from None
     except OSError as e:
-        raise ExtractError(f"{path}: cannot read file ({e.strerror or e})") from None
+        raise UnreadableFileError(f"{path}: cannot read file ({e.strerror or e})") from None
+
+
+def decode(path: Path) -> str:
+    """Text of a file in any encoding: BOMs first, then UTF-8, else what charset-normalizer detects.
+
+    NUL characters are dropped (they carry no words and upset tokenizers and terminals).
+    """
+    data = read_bytes(path)
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+        text = data[3:].decode("utf-8", errors="replace")
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16", errors="replace")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = _detect(data)
+    return text.replace("\x00", "")
+
+
+def _detect(data: bytes) -> str:
+    """Legacy 8-bit or CJK text, decoded with the encoding charset-normalizer finds most coherent.
+
+    On short Western text several code pages tie (é and č share a byte in cp1252 and cp1250):
+    a tie goes to Windows-1252, by far the most common of them (and what browsers read Latin-1 as).
+    """
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(data))
+    if not matches:
+        return data.decode("cp1252", errors="replace")  # nothing coherent: keep what Latin script survives
+    best = matches[0]
+    for match in matches:
+        tied = (match.percent_chaos, match.percent_coherence) == (best.percent_chaos, best.percent_coherence)
+        if tied and "cp1252" in match.could_be_from_charset:
+            return data.decode("cp1252", errors="replace")
+    return str(best)
 
 
 # -- headed text formats ---------------------------------------------------------------------------
@@ -268,6 +299,7 @@ def _pdf(path: Path) -> Document:
     from pypdf import PdfReader
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed files are reported as one line below
+    read_bytes(path)  # say "cannot read" (kept in the index) rather than "corrupt" (dropped) for unreadable files
     try:
         reader = PdfReader(str(path), strict=False)
         pages = [page.extract_text() or "" for page in reader.pages]

@@ -2,11 +2,14 @@
 
 Respects `.gitignore` and `.semsearchignore` files at every level, `--include/--exclude`
 globs, skips hidden and junk folders, binary files (by content), files over a size limit,
-and never follows a symlink loop. Problems become `SkippedFile`s, never exceptions.
+and never follows a symlink loop. Problems become `SkippedFile`s, never exceptions; those
+that could not look (an unreadable folder) say so, because "gone" and "could not see" must
+not be confused: only the former may delete anything from an index.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import stat
@@ -29,8 +32,12 @@ class FoundFile:
 
 @dataclass(frozen=True)
 class SkippedFile:
+    """A path not offered for indexing. unseen: it could not be looked at (permissions, I/O
+    errors), so what was indexed from it (or under it, for a folder) must be kept, not deleted."""
+
     path: Path
     reason: str
+    unseen: bool = False
 
 
 def looks_binary(head: bytes) -> bool:
@@ -86,6 +93,19 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
+def printable(path: str | os.PathLike) -> str:
+    """A path as text that can always be printed or stored: bytes that are not UTF-8 become \\xNN."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
+def _is_utf8(path: str | os.PathLike) -> bool:
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def walk(
     paths: Sequence[str | os.PathLike],
     *,
@@ -101,37 +121,35 @@ def walk(
         if root.is_file() or (root.exists() and not root.is_dir()):
             yield from _check_file(root, max_file_bytes, seen_files)
             continue
-        yield from _walk_dir(root, root, [], include, exclude, max_file_bytes, seen_dirs, seen_files)
+        yield from _walk_tree(root, include, exclude, max_file_bytes, seen_dirs, seen_files)
 
 
-def _walk_dir(
-    folder: Path,
+@dataclass
+class _Folder:
+    """A folder being listed: its remaining entries and the ignore rules in force there."""
+
+    entries: Iterator[os.DirEntry]
+    rules: list[_IgnoreRules]
+
+
+def _walk_tree(
     root: Path,
-    inherited: list[_IgnoreRules],
     include: Sequence[str],
     exclude: Sequence[str],
     max_file_bytes: int,
     seen_dirs: set[tuple[int, int]],
     seen_files: set[Path],
 ) -> Iterator[FoundFile | SkippedFile]:
-    try:
-        info = folder.stat()
-    except OSError as e:
-        yield SkippedFile(folder, f"cannot read folder ({e.strerror or e})")
-        return
-    key = (info.st_dev, info.st_ino)
-    if key in seen_dirs:
-        if folder.is_symlink():
-            yield SkippedFile(folder, "symlink loop (folder already visited)")
-        return
-    seen_dirs.add(key)
-    rules = inherited + _IgnoreRules.load(folder)
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as e:
-        yield SkippedFile(folder, f"cannot read folder ({e.strerror or e})")
-        return
-    for entry in entries:
+    """Depth first, entries sorted by name; an explicit stack, so no folder chain is too deep."""
+    stack: list[_Folder] = []
+    if skip := _enter(root, [], seen_dirs, stack):
+        yield skip
+    while stack:
+        entry = next(stack[-1].entries, None)
+        if entry is None:
+            stack.pop()
+            continue
+        rules = stack[-1].rules
         path = Path(entry.path)
         if entry.name.startswith("."):
             continue
@@ -142,9 +160,8 @@ def _walk_dir(
         if _ignored(path, is_dir, rules):
             continue
         if is_dir:
-            if entry.name in JUNK_DIRS:
-                continue
-            yield from _walk_dir(path, root, rules, include, exclude, max_file_bytes, seen_dirs, seen_files)
+            if entry.name not in JUNK_DIRS and (skip := _enter(path, rules, seen_dirs, stack)):
+                yield skip
             continue
         rel = path.relative_to(root).as_posix()
         if include and not _matches(rel, include):
@@ -152,6 +169,37 @@ def _walk_dir(
         if exclude and _matches(rel, exclude):
             continue
         yield from _check_file(path, max_file_bytes, seen_files)
+
+
+def _enter(
+    folder: Path, inherited: list[_IgnoreRules], seen_dirs: set[tuple[int, int]], stack: list[_Folder]
+) -> SkippedFile | None:
+    """Push a folder's entries onto the stack, or say why it is skipped (None: skipped silently)."""
+    try:
+        info = folder.stat()
+    except OSError as e:
+        return _unreadable(folder, "cannot read folder", e)
+    key = (info.st_dev, info.st_ino)
+    if key in seen_dirs:
+        return SkippedFile(folder, "symlink loop (folder already visited)") if folder.is_symlink() else None
+    seen_dirs.add(key)
+    if not _is_utf8(folder):
+        return SkippedFile(folder, "folder name is not valid UTF-8 (rename it to index its files)")
+    try:
+        rules = inherited + _IgnoreRules.load(folder)
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as e:
+        return _unreadable(folder, "cannot read folder", e)
+    stack.append(_Folder(iter(entries), rules))
+    return None
+
+
+def _unreadable(path: Path, what: str, error: OSError) -> SkippedFile:
+    """A path that vanished is gone; one that could not be read keeps what was indexed from it."""
+    if error.errno == errno.ENOENT:
+        return SkippedFile(path, f"{what} (it was removed)")
+    return SkippedFile(path, f"{what} ({error.strerror or error})", unseen=True)
 
 
 def _check_file(path: Path, max_file_bytes: int, seen_files: set[Path]) -> Iterator[FoundFile | SkippedFile]:
@@ -162,12 +210,19 @@ def _check_file(path: Path, max_file_bytes: int, seen_files: set[Path]) -> Itera
         yield SkippedFile(path, "symlink loop")
         return
     except OSError as e:
-        reason = "broken symlink" if path.is_symlink() else f"cannot read file ({e.strerror or e})"
-        yield SkippedFile(path, reason)
+        if e.errno == errno.ELOOP:
+            yield SkippedFile(path, "symlink loop")
+        elif path.is_symlink() and e.errno == errno.ENOENT:
+            yield SkippedFile(path, "broken symlink")
+        else:
+            yield _unreadable(path, "cannot read file", e)
         return
     if real in seen_files:
         return  # the same file reached twice (through a symlink): index it once
     seen_files.add(real)
+    if not _is_utf8(path):
+        yield SkippedFile(path, "file name is not valid UTF-8 (rename it to index it)")
+        return
     if not stat.S_ISREG(info.st_mode):
         yield SkippedFile(path, "not a regular file")
         return
@@ -179,7 +234,7 @@ def _check_file(path: Path, max_file_bytes: int, seen_files: set[Path]) -> Itera
             with real.open("rb") as f:
                 head = f.read(SNIFF_BYTES)
         except OSError as e:
-            yield SkippedFile(path, f"cannot read file ({e.strerror or e})")
+            yield _unreadable(path, "cannot read file", e)
             return
         if looks_binary(head):
             yield SkippedFile(path, "binary file")

@@ -9,10 +9,13 @@ file, never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,10 +23,54 @@ from pathlib import Path
 
 import numpy as np
 
-from semsearch.errors import SemsearchError
+from semsearch.errors import DatabaseBusyError, SemsearchError
 
 SCHEMA_VERSION = 1
 HEADING_WEIGHT = 2.0  # BM25 weight of a chunk's heading (or document title) against its text; tuned on SciFact train
+# How long a statement waits for a lock another program holds (semsearch writers queue on the
+# index's writer lock first, so this only meets other tools, checkpoints and WAL recovery).
+BUSY_TIMEOUT_S = float(os.environ.get("SEMSEARCH_BUSY_TIMEOUT", "60"))
+BUSY_RETRIES = 3
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in str(error) or "busy" in str(error))
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that never lets `database is locked` escape as a traceback.
+
+    SQLite answers some lock conflicts at once, without its busy handler (WAL recovery, a
+    snapshot that moved on): a statement that starts no work of a transaction (autocommit
+    reads, BEGIN) is retried then. A lock that outlasts the busy timeout, or one met inside
+    a transaction (whose caller rolls back), becomes a one-line DatabaseBusyError.
+    """
+
+    db_path = ""
+
+    def execute(self, sql, parameters=(), /):
+        return self._retrying(super().execute, sql, parameters)
+
+    def executemany(self, sql, parameters, /):
+        return self._retrying(super().executemany, sql, parameters)
+
+    def _retrying(self, run, sql, parameters):
+        for attempt in range(BUSY_RETRIES + 1):
+            started = time.monotonic()
+            try:
+                return run(sql, parameters)
+            except sqlite3.OperationalError as e:
+                if not _is_busy(e):
+                    raise
+                waited = time.monotonic() - started
+                safe = not self.in_transaction or sql.lstrip().upper().startswith("BEGIN")
+                if not safe or waited >= BUSY_TIMEOUT_S / 2 or attempt == BUSY_RETRIES:
+                    raise DatabaseBusyError(
+                        f"the index database {self.db_path} is locked by another program "
+                        f"(waited {max(waited, BUSY_TIMEOUT_S):.0f} s): try again when it is done"
+                    ) from None
+                time.sleep(0.05 * 4**attempt)
+        raise AssertionError("unreachable")
 
 
 @dataclass
@@ -70,7 +117,10 @@ class Database:
         self.lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self.conn = sqlite3.connect(
+                str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S, factory=_Connection
+            )
+            self.conn.db_path = str(path)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
@@ -146,7 +196,7 @@ class Database:
                     {"key": "generation", "value": "0"},
                     {"key": "index_id", "value": uuid.uuid4().hex},  # a vector cache from another index never fits
                 ],
-                replace=True,
+                ignore=True,  # two processes creating one index at once: the first one's values stay
             )
 
     # -- meta -------------------------------------------------------------------------------------
@@ -160,14 +210,30 @@ class Database:
         with self.lock:
             return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
 
-    def set_meta(self, values: dict[str, object]) -> None:
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed on success, rolled back on any error (or interrupt)."""
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany(
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+
+    def set_meta(self, values: dict[str, object]) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                 [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in values.items()],
             )
-            self.conn.execute("COMMIT")
+
+    def state(self) -> tuple[str | None, int]:
+        """(index id, generation) in one read: what a cached copy of the vectors must have been made from."""
+        with self.lock:
+            rows = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN ('index_id', 'generation')"))
+        return rows.get("index_id"), int(rows.get("generation") or 0)
 
     @property
     def generation(self) -> int:
@@ -185,13 +251,11 @@ class Database:
         """Record a new size/mtime for files whose content did not change."""
         if not records:
             return
-        with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany(
+        with self.transaction() as conn:
+            conn.executemany(
                 "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?",
                 [(r.size, r.mtime_ns, r.path) for r in records],
             )
-            self.conn.execute("COMMIT")
 
     def vectors_by_hash(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors for chunk texts already embedded, so unchanged chunks are not re-embedded."""
@@ -254,7 +318,7 @@ class Database:
                 self._bump_generation()
                 self.conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
         return removed, added
 
@@ -269,7 +333,7 @@ class Database:
                 self._bump_generation()
                 self.conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
         return removed
 
@@ -282,20 +346,23 @@ class Database:
         self.conn.execute("DELETE FROM files WHERE id = ?", [row[0]])
         return ids
 
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does on some errors)."""
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
     def _bump_generation(self) -> None:
         self.conn.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'")
 
     def clear(self) -> None:
         """Drop every file, chunk and the recorded model (for --reindex), keeping the schema."""
-        with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute("DELETE FROM chunks")
-            self.conn.execute("DELETE FROM files")
-            self.conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM chunks")
+            conn.execute("DELETE FROM files")
+            conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
             # The next add records whichever model it embeds with.
-            self.conn.execute("DELETE FROM meta WHERE key IN ('model', 'dimensions', 'embedder')")
+            conn.execute("DELETE FROM meta WHERE key IN ('model', 'dimensions', 'embedder')")
             self._bump_generation()
-            self.conn.execute("COMMIT")
 
     # -- chunks -----------------------------------------------------------------------------------
 
@@ -307,6 +374,34 @@ class Database:
                 ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
                 vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
                 yield ids, vectors
+
+    def vector_snapshot(self) -> tuple[str | None, int, np.ndarray, np.ndarray]:
+        """(index id, generation, ids, vectors) read in one transaction, so the label fits the vectors
+        even while another process commits."""
+        with self.lock:
+            self.conn.execute("BEGIN")  # deferred: a read snapshot that no commit can move
+            try:
+                index_id, generation = self.state()
+                batches = list(self.all_vectors())
+            finally:
+                self.conn.execute("COMMIT")
+        if not batches:
+            return index_id, generation, np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        ids = np.concatenate([i for i, _ in batches])
+        return index_id, generation, ids, np.concatenate([v for _, v in batches])
+
+    def existing_chunk_ids(self, ids: Sequence[int]) -> set[int]:
+        """Which of these chunk ids have a row (a cached vector without one means a stale cache)."""
+        found: set[int] = set()
+        with self.lock:
+            for part, marks in _batches([int(i) for i in ids]):
+                found.update(r[0] for r in self.conn.execute(f"SELECT id FROM chunks WHERE id IN ({marks})", part))
+        return found
+
+    def integrity_check(self) -> str:
+        """SQLite's own check of the file: "ok" or the problems it found."""
+        with self.lock:
+            return "\n".join(r[0] for r in self.conn.execute("PRAGMA integrity_check"))
 
     def chunk_id_summary(self) -> tuple[int, int]:
         """(count, sum) of chunk ids in one consistent read: what the vector cache must mirror."""

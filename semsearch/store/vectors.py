@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from semsearch.store.db import Database
+from semsearch.store.pausepoints import pause_point
 
 FLAT_LIMIT = int(os.environ.get("SEMSEARCH_FLAT_LIMIT", 100_000))
 IVF_NPROBE_FRACTION = 1 / 64  # clusters searched per query; recall@10 >= 0.95 on clustered data
@@ -41,9 +42,16 @@ class VectorIndex:
         self.dimensions = dimensions
         self.flat_limit = flat_limit if flat_limit is not None else FLAT_LIMIT
         self.index = None
+        self.index_id: str | None = None
         self.generation = -1
         self.trained_on = 0
         self.dirty = False
+        self.stale = False  # missed a commit: must be rebuilt from SQLite, never saved
+
+    @property
+    def state(self) -> tuple[str | None, int]:
+        """(index id, generation) of the SQLite state these vectors mirror (compare with Database.state())."""
+        return self.index_id, self.generation
 
     @property
     def kind(self) -> str:
@@ -60,22 +68,21 @@ class VectorIndex:
                     index = faiss.read_index(str(self.path))
                     if index.ntotal == saved["mirrors"]["count"]:
                         self.index, self.generation = index, saved["mirrors"]["generation"]
+                        self.index_id, self.stale, self.dirty = saved["mirrors"]["index_id"], False, False
                         self.trained_on = int(saved.get("trained_on", 0))
                         self._tune()
                         return
-            except (OSError, ValueError, RuntimeError):
+            except (OSError, ValueError, RuntimeError, KeyError, TypeError):
                 pass  # unreadable or stale: fall through to a rebuild
         self.rebuild(db)
 
     def rebuild(self, db: Database) -> None:
-        batches = list(db.all_vectors())
-        if batches:
-            ids = np.concatenate([i for i, _ in batches])
-            vectors = np.concatenate([v for _, v in batches])
-        else:
-            ids, vectors = np.zeros(0, np.int64), np.zeros((0, self.dimensions), np.float32)
+        """Every vector SQLite holds, labelled with the state they were read in (one snapshot)."""
+        index_id, generation, ids, vectors = db.vector_snapshot()
+        if not len(ids):
+            vectors = np.zeros((0, self.dimensions), np.float32)
         self.build(ids, vectors)
-        self.generation = db.generation
+        self.index_id, self.generation, self.stale = index_id, generation, False
 
     def build(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """A fresh index of the right kind for this many vectors."""
@@ -109,7 +116,16 @@ class VectorIndex:
         return 0 if self.index is None else int(self.index.ntotal)
 
     def update(self, removed: list[int], added: list[tuple[int, np.ndarray]], generation: int) -> None:
-        """Follow a committed SQLite write."""
+        """Follow a committed SQLite write, which took the generation from `generation - 1` to `generation`.
+
+        A cache already at `generation` (rebuilt after the commit) has the write; one further
+        behind missed another process's commit and is marked stale instead of guessed at.
+        """
+        if generation == self.generation and not self.stale:
+            return
+        if generation != self.generation + 1 and self.generation >= 0:  # -1: built by hand, following no database
+            self.stale = True
+            return
         if self.index is None:
             self.build(np.zeros(0, np.int64), np.zeros((0, self.dimensions), np.float32))
         if removed:
@@ -167,20 +183,34 @@ class VectorIndex:
         """
         import faiss
 
-        if self.index is None or not self.dirty:
+        if self.index is None or not self.dirty or self.stale:
             return
         self.fit_kind()
         mirrors = _mirrors(db, self.dimensions)
-        if mirrors["count"] != self.count or mirrors["generation"] != self.generation:
-            return  # this cache does not follow SQLite (another writer's work): never save it
+        held = {"index_id": self.index_id, "generation": self.generation, "dimensions": self.dimensions}
+        held["count"], held["id_sum"] = self._id_summary()
+        if held != mirrors:
+            return  # this cache does not hold exactly what SQLite holds: never save it
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         faiss.write_index(self.index, str(tmp))
         _fsync(tmp)
         sidecar = {"mirrors": mirrors, "crc32": _crc32(tmp), "kind": self.kind, "trained_on": self.trained_on}
+        pause_point("vectors-written")
         os.replace(tmp, self.path)
+        pause_point("vectors-renamed")
         _replace_text(self.sidecar, json.dumps(sidecar))
         _fsync(self.path.parent)
         self.dirty = False
+
+    def _id_summary(self) -> tuple[int, int]:
+        """(count, sum) of the chunk ids this cache holds, to compare with SQLite's."""
+        ids, _ = self._all() if self.kind == "ivf" else (self._flat_ids(), None)
+        return int(len(ids)), int(ids.sum()) if len(ids) else 0
+
+    def _flat_ids(self) -> np.ndarray:
+        import faiss
+
+        return faiss.vector_to_array(self.index.id_map).astype(np.int64)
 
 
 def _mirrors(db: Database, dimensions: int) -> dict:
