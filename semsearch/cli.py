@@ -380,6 +380,8 @@ def query(text, index_name, model, embedder_spec, k, path_glob, min_score, mode,
         raise SemsearchError("give a query TEXT or --queries FILE (one of the two)")
     if text is not None and not text.strip():
         raise SemsearchError("the query is empty")
+    if text is not None and printable(text) != text:
+        raise SemsearchError(f"the query is not valid UTF-8 text: {printable(text)}")
     with open_index(index_name, model, embedder_spec, create=False) as idx:
         if mode != "keyword":
             announce(idx)

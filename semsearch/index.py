@@ -31,7 +31,7 @@ from semsearch.store.db import Database
 from semsearch.store.location import DB_FILE, resolve_index_dir
 from semsearch.store.lock import WriterLock
 from semsearch.store.pausepoints import pause_point
-from semsearch.store.vectors import VectorIndex
+from semsearch.store.vectors import VectorIndex, remove_temp_files
 
 __all__ = ["SEARCH_MODES", "Index", "IndexReport", "SearchResult"]
 
@@ -162,6 +162,7 @@ class Index:
                 if self._vectors is not None and self._vectors.state != self.db.state():
                     self._vectors = None
                 _remove_tree(self.path / REBUILD_DIR)
+                remove_temp_files(self.path)
             yield
 
     def add(

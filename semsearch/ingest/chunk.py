@@ -102,13 +102,21 @@ def _sentences(unit: _Unit) -> list[_Unit]:
     pieces = []
     position = 0
     text = unit.text
+    counted, newlines = 0, 0  # newlines in text[:counted]: counting from 0 each time is quadratic on a huge line
+
+    def line_at(offset: int) -> int:
+        nonlocal counted, newlines
+        newlines += text.count("\n", counted, offset)
+        counted = offset
+        return unit.start_line + newlines
+
     for match in [*_SENTENCE_END.finditer(text), None]:
         end = match.start() if match else len(text)
         piece = text[position:end]
         if piece.strip():
             lead = len(piece) - len(piece.lstrip())
-            first_line = unit.start_line + text.count("\n", 0, position + lead)
-            last_line = unit.start_line + text.count("\n", 0, end)
+            first_line = line_at(position + lead)
+            last_line = line_at(end)
             pieces.append(_Unit(piece.strip(), first_line, max(first_line, last_line), 0, unit.paragraph))
         if match:
             position = match.end()

@@ -20,6 +20,9 @@ from pathlib import Path
 IGNORE_FILES = (".gitignore", ".semsearchignore")
 JUNK_DIRS = {"node_modules", "__pycache__", "venv", "site-packages", "dist", "build"}
 SNIFF_BYTES = 8192
+# A line this long is minified or generated data (a JS bundle, a base64 blob, a JSON dump): slow to
+# tokenize and useless to search, so such a file is skipped like a binary one.
+MAX_LINE_BYTES = 1_000_000
 NOT_BINARY_SUFFIXES = {".pdf"}  # binary containers we know how to extract text from
 
 
@@ -239,7 +242,37 @@ def _check_file(path: Path, max_file_bytes: int, seen_files: set[Path]) -> Itera
         if looks_binary(head):
             yield SkippedFile(path, "binary file")
             return
+        if info.st_size > MAX_LINE_BYTES:
+            try:
+                longest = _has_line_over(real, MAX_LINE_BYTES)
+            except OSError as e:
+                yield _unreadable(path, "cannot read file", e)
+                return
+            if longest:
+                yield SkippedFile(path, f"a single line over {_mb(MAX_LINE_BYTES)} (minified or generated data?)")
+                return
     yield FoundFile(path.absolute(), info.st_size, info.st_mtime_ns)
+
+
+def _has_line_over(path: Path, limit: int) -> bool:
+    """Whether some line of the file is longer than `limit` bytes.
+
+    Blocks of `limit` bytes, searched in C: a line wholly inside one block is shorter than
+    the limit, so only the runs across block edges need counting.
+    """
+    run = 0  # bytes since the last newline
+    with path.open("rb") as f:
+        while block := f.read(limit):
+            first = block.find(b"\n")
+            if first < 0:
+                run += len(block)
+            elif run + first > limit:
+                return True
+            else:
+                run = len(block) - block.rfind(b"\n") - 1
+            if run > limit:
+                return True
+    return False
 
 
 def _mb(size: int) -> str:

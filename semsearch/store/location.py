@@ -28,6 +28,11 @@ def resolve_index_dir(name_or_path: str | os.PathLike | None = None) -> Path:
     Falls back to $SEMSEARCH_INDEX, then the index called "default".
     """
     value = name_or_path if name_or_path is not None else os.environ.get("SEMSEARCH_INDEX") or DEFAULT_INDEX
+    text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+    if not text.strip() or "\x00" in text:
+        from semsearch.errors import SemsearchError
+
+        raise SemsearchError(f"not an index name or folder: {text!r}")
     if isinstance(value, os.PathLike) or is_path_like(str(value)):
         return Path(value).expanduser().resolve()
     return data_dir() / "indexes" / str(value)

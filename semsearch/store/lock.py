@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -41,6 +42,11 @@ class WriterLock:
 
     def _describe_holder(self) -> str:
         pid = self.holder()
+        for _ in range(20):  # the holder writes its pid just after taking the lock: give it a moment
+            if pid:
+                break
+            time.sleep(0.05)
+            pid = self.holder()
         return f"another semsearch writing {self.folder}" + (f" (pid {pid})" if pid else "")
 
     @contextlib.contextmanager

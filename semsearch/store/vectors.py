@@ -13,6 +13,7 @@ clusters nearest the query. An index that grows past the limit is converted when
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -211,6 +212,13 @@ class VectorIndex:
         import faiss
 
         return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+
+
+def remove_temp_files(folder: Path) -> None:
+    """Delete what a save killed half-way left (call only under the writer lock: no save is running)."""
+    for leftover in folder.glob("vectors.*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def _mirrors(db: Database, dimensions: int) -> dict:

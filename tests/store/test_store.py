@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+
 import numpy as np
 import pytest
 
@@ -113,3 +116,164 @@ def test_corrupt_faiss_file_is_rebuilt_from_sqlite(db, tmp_path):
     again = VectorIndex(tmp_path / "vectors.faiss", DIMS)
     again.load(db)
     assert again.count == 1
+
+
+# -- the cache is saved only when it holds exactly what SQLite holds ------------------------------------
+
+
+def saved_pair(db, tmp_path) -> VectorIndex:
+    db.write_files([file_with_chunks("/a.md", ["a", "b"], seed=60)])
+    index = VectorIndex(tmp_path / "vectors.faiss", DIMS)
+    index.load(db)
+    index.save(db)
+    return index
+
+
+def test_a_cache_that_missed_a_commit_is_stale_and_never_saved(db, tmp_path):
+    index = saved_pair(db, tmp_path)
+    before = (tmp_path / "vectors.faiss").read_bytes()
+    db.write_files([file_with_chunks("/b.md", ["c"], seed=61)])  # another writer's commit, never followed
+    removed, added = db.write_files([file_with_chunks("/c.md", ["d"], seed=62)])
+    index.update(removed, added, db.generation)  # two generations ahead of the cache
+    assert index.stale
+    index.save(db)
+    assert (tmp_path / "vectors.faiss").read_bytes() == before
+
+
+def test_a_cache_with_the_right_generation_but_other_ids_is_never_saved(db, tmp_path):
+    index = saved_pair(db, tmp_path)
+    before = (tmp_path / "vectors.faiss").read_bytes()
+    removed, added = db.write_files([file_with_chunks("/b.md", ["c"], seed=63)])
+    index.update([], [(added[0][0] + 1000, added[0][1])], db.generation)  # right label, wrong content
+    index.save(db)
+    assert (tmp_path / "vectors.faiss").read_bytes() == before
+    index.update([], [], db.generation)
+    again = VectorIndex(tmp_path / "vectors.faiss", DIMS)
+    again.load(db)
+    assert again.dirty and again.count == 3  # the saved pair disagreed with SQLite: rebuilt
+
+
+def test_a_rebuilt_cache_is_labelled_with_the_state_it_was_read_in(db, tmp_path):
+    saved_pair(db, tmp_path)
+    index = VectorIndex(tmp_path / "other.faiss", DIMS)
+    index.rebuild(db)
+    assert index.state == db.state() and index.count == 2
+
+
+@pytest.mark.parametrize("damage", ["torn cache", "foreign sidecar", "missing sidecar", "sidecar of another index"])
+def test_a_damaged_or_foreign_cache_is_rebuilt_not_trusted(db, tmp_path, damage):
+    saved_pair(db, tmp_path)
+    cache, sidecar = tmp_path / "vectors.faiss", tmp_path / "vectors.json"
+    if damage == "torn cache":
+        cache.write_bytes(cache.read_bytes()[: cache.stat().st_size // 2])
+    elif damage == "foreign sidecar":
+        data = json.loads(sidecar.read_text())
+        data["crc32"] += 1
+        sidecar.write_text(json.dumps(data))
+    elif damage == "missing sidecar":
+        sidecar.unlink()
+    else:
+        data = json.loads(sidecar.read_text())
+        data["mirrors"]["index_id"] = "another-index"
+        sidecar.write_text(json.dumps(data))
+    index = VectorIndex(cache, DIMS)
+    index.load(db)
+    assert index.dirty and index.count == 2 and index.state == db.state()
+
+
+def test_a_new_sidecar_is_written_only_after_the_cache_it_describes(db, tmp_path, monkeypatch):
+    """Killed between the two renames, the pair disagrees and is rebuilt."""
+    from semsearch.store import vectors as vectors_module
+
+    index = saved_pair(db, tmp_path)
+    removed, added = db.write_files([file_with_chunks("/b.md", ["c"], seed=64)])
+    index.update(removed, added, db.generation)
+
+    def die(name):
+        if name == "vectors-renamed":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(vectors_module, "pause_point", die)
+    with pytest.raises(KeyboardInterrupt):
+        index.save(db)
+    again = VectorIndex(tmp_path / "vectors.faiss", DIMS)
+    again.load(db)
+    assert again.dirty and again.count == 3
+
+
+# -- transactions roll back; a lasting lock is one line ------------------------------------------------
+
+
+def test_set_meta_touch_files_and_clear_roll_back_on_failure(db):
+    db.write_files([file_with_chunks("/a.md", ["a"])])
+    with pytest.raises(TypeError):
+        db.set_meta({"ok": "1", "bad": object()})  # not JSON: fails inside the transaction
+    assert not db.conn.in_transaction and db.get_meta("ok") is None
+    with pytest.raises(sqlite3.Error):
+        db.touch_files([FileRecord("/a.md", object(), 1, "h")])  # a size SQLite cannot store
+    assert not db.conn.in_transaction
+    db.conn.execute(
+        "CREATE TEMP TRIGGER refuse AFTER UPDATE ON meta BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END"
+    )
+    with pytest.raises(sqlite3.Error, match="refused by trigger"):
+        db.clear()  # fails at its last step, after deleting chunks and files
+    assert not db.conn.in_transaction and db.file_count() == 1 and db.chunk_count() == 1
+    db.conn.execute("DROP TRIGGER refuse")
+    db.set_meta({"ok": "2"})  # the connection is usable again
+    assert db.get_meta("ok") == "2"
+
+
+def test_a_database_locked_by_another_program_is_a_one_line_error(db, tmp_path, monkeypatch):
+    from semsearch.errors import DatabaseBusyError
+    from semsearch.store import db as db_module
+
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_S", 0.2)
+    other = sqlite3.connect(tmp_path / "index.db", timeout=0.1, isolation_level=None)
+    db.conn.execute("PRAGMA busy_timeout = 200")
+    other.execute("BEGIN IMMEDIATE")  # e.g. a DB browser holding a write transaction
+    try:
+        with pytest.raises(DatabaseBusyError) as caught:
+            db.set_meta({"k": "v"})
+        assert str(caught.value) == (
+            f"the index database {tmp_path / 'index.db'} is locked by another program (waited 0 s): "
+            "try again when it is done"
+        )
+        assert caught.value.exit_code == 75 and not db.conn.in_transaction
+        assert db.chunk_count() == 0  # readers are not blocked (WAL)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    db.set_meta({"k": "v"})
+    assert db.get_meta("k") == "v"
+
+
+def test_a_lock_answered_at_once_is_retried_when_nothing_of_a_transaction_was_done(db):
+    calls = []
+
+    def flaky(sql, parameters):
+        calls.append(sql)
+        if len(calls) < 3:
+            raise sqlite3.OperationalError("database is locked")
+        return "answered"
+
+    assert db.conn._retrying(flaky, "SELECT 1", ()) == "answered" and len(calls) == 3
+
+
+def test_two_processes_creating_one_index_agree_on_its_identity(tmp_path, monkeypatch):
+    """Both saw no schema yet; the later one's creation must not reset the first one's id or generation."""
+    from semsearch.store import db as db_module
+
+    first = Database(tmp_path / "index.db")
+    first.conn.execute("UPDATE meta SET value = '7' WHERE key = 'generation'")  # the first one already wrote
+    real_execute = db_module._Connection.execute
+
+    def racing(self, sql, parameters=(), /):
+        if "FROM sqlite_master WHERE name = 'meta'" in sql:
+            sql = "SELECT 1 WHERE 0"  # "no meta table yet", as the second process saw it a moment ago
+        return real_execute(self, sql, parameters)
+
+    monkeypatch.setattr(db_module._Connection, "execute", racing)
+    second = Database(tmp_path / "index.db")
+    assert second.state() == first.state() and second.state()[1] == 7
+    first.close()
+    second.close()
