@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from semsearch.ingest.walk import FoundFile, SkippedFile, looks_binary, walk
+from semsearch.ingest.walk import FoundFile, SkippedFile, looks_binary, printable, walk
 
 
 def make(root: Path, files: dict[str, str | bytes]) -> None:
@@ -98,3 +98,57 @@ def test_unreadable_entries_become_skips_not_exceptions(tmp_path):
 def test_a_single_file_path_is_walked(tmp_path):
     make(tmp_path, {"one.md": "x", "two.md": "y"})
     assert [f.path.name for f in walk([tmp_path / "one.md"])] == ["one.md"]
+
+
+def test_a_folder_that_cannot_be_listed_is_unseen_not_empty(tmp_path, monkeypatch):
+    make(tmp_path, {"open/a.md": "a", "locked/b.md": "b"})
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # CI runs as root, where chmod 000 does not stop a listing
+    results = list(walk([tmp_path]))
+    assert [f.path.name for f in results if isinstance(f, FoundFile)] == ["a.md"]
+    [skip] = [f for f in results if isinstance(f, SkippedFile)]
+    assert skip.path == tmp_path / "locked" and skip.unseen
+    assert skip.reason == "cannot read folder (Permission denied)"
+
+
+def test_known_states_are_not_unseen(tmp_path):
+    make(tmp_path, {"bin.md": b"\x00\x01", "big.txt": "x" * 100})
+    os.symlink(tmp_path / "missing.md", tmp_path / "broken.md")
+    assert not any(f.unseen for f in walk([tmp_path], max_file_bytes=50) if isinstance(f, SkippedFile))
+
+
+def test_names_that_are_not_utf8_are_skipped_with_a_printable_reason(tmp_path):
+    make(tmp_path, {"good.md": "good"})
+    bad_file = os.fsdecode(bytes(tmp_path / "caf") + b"\xe9.md")
+    bad_folder = os.fsdecode(bytes(tmp_path / "r") + b"\xe9sum\xe9")
+    Path(bad_file).write_text("latin-1 named file")
+    Path(bad_folder).mkdir()
+    (Path(bad_folder) / "inside.md").write_text("x")
+    results = list(walk([tmp_path]))
+    assert [f.path.name for f in results if isinstance(f, FoundFile)] == ["good.md"]
+    reasons = {printable(f.path): f.reason for f in results if isinstance(f, SkippedFile)}
+    assert reasons == {
+        f"{tmp_path}/caf\\xe9.md": "file name is not valid UTF-8 (rename it to index it)",
+        f"{tmp_path}/r\\xe9sum\\xe9": "folder name is not valid UTF-8 (rename it to index its files)",
+    }
+
+
+def test_a_folder_chain_deeper_than_the_recursion_limit_is_walked(tmp_path):
+    deep = tmp_path
+    for _ in range(1200):  # 2,400 characters: within PATH_MAX, beyond Python's stack (mkdir -p recurses too)
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "bottom.md").write_text("found")
+    assert found(tmp_path) == ["/".join(["d"] * 1200) + "/bottom.md"]
+
+
+def test_a_file_with_a_line_over_a_megabyte_is_skipped(tmp_path):
+    make(tmp_path, {"minified.js": "x" * 1_200_000, "log.txt": ("line of a log\n" * 100_000)})
+    assert found(tmp_path) == ["log.txt"]
+    assert skipped(tmp_path) == {"minified.js": "a single line over 1.0 MB (minified or generated data?)"}
