@@ -65,9 +65,11 @@ class _Connection(sqlite3.Connection):
                 waited = time.monotonic() - started
                 safe = not self.in_transaction or sql.lstrip().upper().startswith("BEGIN")
                 if not safe or waited >= BUSY_TIMEOUT_S / 2 or attempt == BUSY_RETRIES:
+                    waited = max(waited, BUSY_TIMEOUT_S)
+                    shown = f"{waited:.0f}" if waited >= 10 else f"{waited:.1f}"
                     raise DatabaseBusyError(
                         f"the index database {self.db_path} is locked by another program "
-                        f"(waited {max(waited, BUSY_TIMEOUT_S):.0f} s): try again when it is done"
+                        f"(waited {shown} s): try again when it is done"
                     ) from None
                 time.sleep(0.05 * 4**attempt)
         raise AssertionError("unreachable")

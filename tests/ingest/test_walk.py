@@ -140,12 +140,17 @@ def test_names_that_are_not_utf8_are_skipped_with_a_printable_reason(tmp_path):
 
 
 def test_a_folder_chain_deeper_than_the_recursion_limit_is_walked(tmp_path):
-    deep = tmp_path
-    for _ in range(1200):  # 2,400 characters: within PATH_MAX, beyond Python's stack (mkdir -p recurses too)
-        deep = deep / "d"
-        deep.mkdir()
-    (deep / "bottom.md").write_text("found")
-    assert found(tmp_path) == ["/".join(["d"] * 1200) + "/bottom.md"]
+    chain = [tmp_path]
+    try:
+        for _ in range(1200):  # 2,400 characters: within PATH_MAX, beyond Python's stack (mkdir -p recurses too)
+            chain.append(chain[-1] / "d")
+            chain[-1].mkdir()
+        (chain[-1] / "bottom.md").write_text("found")
+        assert found(tmp_path) == ["/".join(["d"] * 1200) + "/bottom.md"]
+    finally:  # bottom up: shutil.rmtree (and pytest's own clean-up) would recurse past the limit
+        (chain[-1] / "bottom.md").unlink(missing_ok=True)
+        for folder in reversed(chain[1:]):
+            folder.rmdir()
 
 
 def test_a_file_with_a_line_over_a_megabyte_is_skipped(tmp_path):

@@ -235,7 +235,7 @@ def test_a_database_locked_by_another_program_is_a_one_line_error(db, tmp_path, 
         with pytest.raises(DatabaseBusyError) as caught:
             db.set_meta({"k": "v"})
         assert str(caught.value) == (
-            f"the index database {tmp_path / 'index.db'} is locked by another program (waited 0 s): "
+            f"the index database {tmp_path / 'index.db'} is locked by another program (waited 0.2 s): "
             "try again when it is done"
         )
         assert caught.value.exit_code == 75 and not db.conn.in_transaction
