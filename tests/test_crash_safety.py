@@ -20,10 +20,7 @@ from semsearch.embed.local import LocalEmbedder
 from semsearch.index import Index
 from tests.console import cli_env, semsearch, start, wait_for
 
-WORDS = (
-    "harbour lantern meadow copper orchard glacier violin saddle quarry ember thistle canyon falcon pepper "  # noqa: SIM905
-    "marble tundra walnut anchor beacon cobalt"
-).split()
+WORDS = "harbour lantern meadow copper orchard glacier violin saddle quarry ember thistle canyon falcon".split()  # noqa: SIM905
 
 
 @pytest.fixture(scope="module")
