@@ -89,22 +89,24 @@ def decode(path: Path) -> str:
 
 
 def _detect(data: bytes) -> str:
-    """Legacy 8-bit or CJK text, decoded with the encoding charset-normalizer finds most coherent.
+    """Legacy 8-bit or CJK text, decoded with the encoding charset-normalizer finds least chaotic.
 
-    On short Western text several code pages tie (é and č share a byte in cp1252 and cp1250):
-    a tie goes to Windows-1252, by far the most common of them (and what browsers read Latin-1 as).
+    Western text decodes cleanly in several code pages (é in cp1252 is č in cp1250), and the
+    language guess that breaks the tie is unreliable on short files (French reads as Croatian):
+    among the cleanest candidates Windows-1252 wins, by far the most common of them and what
+    browsers read Latin-1 as. Text using letters only another code page has (Polish ł, Czech ř)
+    is not clean in cp1252, so it keeps its own.
     """
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(data))
     if not matches:
         return data.decode("cp1252", errors="replace")  # nothing coherent: keep what Latin script survives
-    best = matches[0]
+    cleanest = min(match.percent_chaos for match in matches)
     for match in matches:
-        tied = (match.percent_chaos, match.percent_coherence) == (best.percent_chaos, best.percent_coherence)
-        if tied and "cp1252" in match.could_be_from_charset:
+        if match.percent_chaos == cleanest and "cp1252" in match.could_be_from_charset:
             return data.decode("cp1252", errors="replace")
-    return str(best)
+    return str(matches[0])
 
 
 # -- headed text formats ---------------------------------------------------------------------------

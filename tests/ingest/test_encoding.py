@@ -10,6 +10,10 @@ from semsearch.ingest.extract import ExtractError, UnreadableFileError, decode, 
 
 SAMPLES = {
     "latin-1": ("Café crème brûlée: caramelise the sugar with a torch, then serve.", "latin-1"),
+    "french latin-1": ("Crème brûlée: caramélisez le sucre avec un chalumeau, puis servez.", "latin-1"),
+    "spanish latin-1": ("El niño comió la piñata en la montaña; ¿dónde está el señor?", "latin-1"),
+    "czech cp1250": ("Příliš žluťoučký kůň úpěl ďábelské ódy. Čeština je krásný jazyk.", "cp1250"),
+    "greek cp1253": ("Καλημέρα κόσμε, αυτό είναι ένα ελληνικό κείμενο για δοκιμή.", "cp1253"),
     "german cp1252": ("Grüße aus München, über die Brücke. Ça va très bien, merci à tous.", "cp1252"),
     "polish cp1250": ("Zażółć gęślą jaźń. Przykładowy tekst, żeby sprawdzić wykrywanie znaków.", "cp1250"),
     "russian cp1251": ("Привет, как дела? Это текст в кодировке windows-1251 для проверки.", "cp1251"),
