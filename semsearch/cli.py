@@ -378,6 +378,62 @@ def rm(paths, index_name, model, embedder_spec, no_wait):
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@index_options
+@click.option("--include", multiple=True, metavar="GLOB", help="Index only files matching GLOB (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching GLOB (repeatable).")
+@click.option("--max-file-size", default="10MB", show_default=True, help="Skip files larger than this.")
+@click.option(
+    "--quiet-ms", default=300, show_default=True, help="Apply a batch once the folders were quiet this long (ms)."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per applied batch, for scripts.")
+@no_wait_option
+@friendly_errors
+def watch(paths, index_name, model, embedder_spec, include, exclude, max_file_size, quiet_ms, as_json, no_wait):
+    """Index PATHS, then keep the index up to date as files change (until Ctrl-C).
+
+    Holds the index's writer lock while it runs: `semsearch index` on the same index waits,
+    queries keep working.
+    """
+    from semsearch.watch import watch_command
+
+    with open_index(index_name, model, embedder_spec, wait_for_writer=not no_wait) as idx:
+        announce(idx)
+        watch_command(
+            idx,
+            paths,
+            as_json=as_json,
+            include=include,
+            exclude=exclude,
+            max_file_bytes=parse_size(max_file_size),
+            quiet_ms=quiet_ms,
+            say=lambda line: click.echo(line, err=True),
+        )
+
+
+@cli.command()
+@index_options
+@click.option(
+    "--watch",
+    "watch_paths",
+    multiple=True,
+    type=click.Path(),
+    metavar="PATH",
+    help="Keep the index up to date with PATH while serving (repeatable).",
+)
+@friendly_errors
+def mcp(index_name, model, embedder_spec, watch_paths):
+    """Serve the index to AI agents and editors over the Model Context Protocol (stdio).
+
+    Tools: search, status, index. Register it in an MCP client as the command
+    `semsearch mcp --index NAME|PATH` (see the README).
+    """
+    from semsearch.mcp import serve_stdio
+
+    serve_stdio(index_name, model=model, embedder=embedder_spec, watch=watch_paths)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
 def indexes(as_json):
