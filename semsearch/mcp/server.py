@@ -154,7 +154,7 @@ def serve_stdio(
                         os._exit(0)  # the stdio reader thread blocks on stdin; nothing is left to save
 
             tasks.start_soon(stop_on_signal)
-            service.start_watching(on_warning=warn)
+            service.start_watching(on_warning=warn, on_batch=lambda batch: warn(f"index updated: {batch.summary()}"))
             where = f"; watching {', '.join(map(str, service.watch_paths))}" if service.watch_paths else ""
             warn(f"serving {service.path} over stdio{where}")
             await server.run_stdio_async()

@@ -157,7 +157,7 @@ class SearchService:
 
     # -- the watcher ------------------------------------------------------------------------------------
 
-    def start_watching(self, on_warning=None) -> None:
+    def start_watching(self, on_warning=None, on_batch=None) -> None:
         """Run a Watcher over --watch folders on a thread, through the writer index."""
         from semsearch.watch import Watcher
 
@@ -165,7 +165,12 @@ class SearchService:
             return
         # The watcher waits for a running `semsearch index` to finish; the `index` tool never waits.
         self.watcher = Watcher(
-            self.writer(), self.watch_paths, write_gate=self.write_gate, on_warning=on_warning, wait_for_writer=True
+            self.writer(),
+            self.watch_paths,
+            write_gate=self.write_gate,
+            on_warning=on_warning,
+            on_batch=on_batch,
+            wait_for_writer=True,
         )
 
         def run() -> None:
