@@ -116,8 +116,16 @@ def test_index_tool_and_freshness(tmp_path):
             error, status = await call(client, "status")
             assert status["freshness"]["changed_since_indexed"] == 1
             assert status["freshness"]["examples"] == [str(notes / "tea.md")]
+            (notes / "coffee.md").write_text("# Coffee\n\nGrind the beans coarse for a French press.\n")
             error, report = await call(client, "index", paths=[str(notes)])
-            assert report["changed"] == 1
+            assert (report["changed"], report["new"]) == (1, 1)
+            error, found = await call(client, "search", query="how fine should I grind for a french press?", k=1)
+            assert found["results"][0]["path"] == str(notes / "coffee.md")
+            # The reader follows the writer's commits: the new text is found, not the old.
+            error, found = await call(client, "search", query="black tea", mode="keyword", k=3)
+            assert [hit["text"] for hit in found["results"]] == ["Black tea wants boiling water and four minutes."]
+            error, found = await call(client, "search", query="boiling water for black tea", k=1)
+            assert "Black tea" in found["results"][0]["text"]
             error, status = await call(client, "status")
             assert status["freshness"]["up_to_date"]
 
