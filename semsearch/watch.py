@@ -256,12 +256,14 @@ class Watcher:
         return count
 
     def _apply_initial(self, present: list[Path]) -> None:
+        # An index kept inside a watched folder is not a document (events under it are dropped too).
+        own = [f"{self._index_dir.relative_to(r).as_posix()}/*" for r in present if _is_under(self._index_dir, r)]
         with self.write_gate:
             self._check_stop()
             report = self.index.add(
                 present,
                 include=self.include,
-                exclude=self.exclude,
+                exclude=(*self.exclude, *own),
                 max_file_bytes=self.max_file_bytes,
                 on_warning=self.on_warning,
                 on_progress=self._check_stop,
@@ -337,7 +339,8 @@ def watch_command(
         if not announced:
             announced = True
             roots = ", ".join(str(r) for r in watcher.roots)
-            say(f"semsearch: watching {roots} (Ctrl-C to stop)")
+            printer.say(f"semsearch: watching {roots} (Ctrl-C to stop)")
+            printer.state(watcher.state)
 
     watcher.on_batch = announce
     try:
@@ -346,7 +349,13 @@ def watch_command(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         printer.close()
-    say("semsearch: stopped watching; the index is consistent")
+    pending = watcher.state.pending
+    left = (
+        f"; {pending} change{'s' if pending != 1 else ''} not applied yet (the next run picks them up)"
+        if pending
+        else ""
+    )
+    say(f"semsearch: stopped watching; the index is consistent{left}")
 
 
 # -- the command line's output ------------------------------------------------------------------------
@@ -384,13 +393,17 @@ class WatchPrinter:
                 self._write("\r\x1b[K" + line)
 
     def warning(self, line: str) -> None:
+        self.say(f"warning: {line}")
+
+    def say(self, line: str) -> None:
+        """A line on stderr, clearing the status line first (it is drawn again on the next update)."""
         import sys
 
         with self._lock:
             if self.interactive and self._shown:
                 self._write("\r\x1b[K")
                 self._shown = ""
-            print(f"warning: {line}", file=sys.stderr, flush=True)
+            print(line, file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.interactive and self._shown:
@@ -402,7 +415,7 @@ class WatchPrinter:
         with contextlib.suppress(Exception):  # the counts are a courtesy; never fail the line for them
             text += f", {self.index.db.file_count():,} files indexed"
         if state.pending:
-            text += f", {state.pending} changes pending"
+            text += f", {state.pending} change{'s' if state.pending != 1 else ''} pending"
         if state.last_batch:
             last = state.last_batch
             text += f" · last update {time.strftime('%H:%M:%S', time.localtime(last.finished))}: {last.summary()}"

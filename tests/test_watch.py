@@ -276,6 +276,27 @@ def test_signal_stops_watch_cleanly(tmp_path, watching, signum):
     assert (report["new"], report["changed"], report["deleted"], report["chunks_embedded"]) == (0, 0, 0, 0)
 
 
+def test_an_index_inside_the_watched_folder_is_not_indexed_and_does_not_feed_itself(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\nFirst file.\n")
+    index_dir = docs / "idx"
+    watch = WatchProcess(docs, index_dir)
+    try:
+        watch.initial()
+        (docs / "b.md").write_text("# B\n\nSecond file.\n")
+        watch.wait_for("b.md's batch", lambda: any(b["kind"] == "batch" and b["new"] for b in watch.batches))
+        # Its own writes (index.db, the vector cache, the lock) must not start batch after batch.
+        settled = len(watch.batches)
+        ends = time.monotonic() + 1.5
+        while time.monotonic() < ends:
+            assert len(watch.batches) == settled, (watch.batches, watch.stderr)
+            time.sleep(0.05)
+        assert set(indexed(index_dir)) == {str(docs / "a.md"), str(docs / "b.md")}
+    finally:
+        assert watch.stop() == 0
+
+
 def test_watch_refuses_a_missing_folder_with_one_line(tmp_path):
     missing = tmp_path / "nope"
     result = subprocess.run(
