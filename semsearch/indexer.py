@@ -415,7 +415,8 @@ def apply_changes(
     seen -= vanished
 
     # Whatever was indexed at or under a changed path and was not seen there now is gone.
-    gone = [p for p in existing if p not in seen and any(_is_under(p, [g]) for g in given)]
+    changed_paths = {str(g) for g in given}
+    gone = [p for p in existing if p not in seen and _at_or_under_any(p, changed_paths)]
     gone += [p for p in vanished if p in existing and p not in gone]
     if gone:
         vectors.update(index.db.remove_files(gone), [], index.db.generation)
@@ -423,6 +424,12 @@ def apply_changes(
     vectors.save(index.db)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _at_or_under_any(path: str, folders: set[str]) -> bool:
+    """Whether `path` or one of its parent folders is in `folders` (a walk up, not a scan of them)."""
+    current = Path(path)
+    return str(current) in folders or any(str(parent) in folders for parent in current.parents)
 
 
 def _merge_reports(total: IndexReport, part: IndexReport) -> None:
