@@ -101,6 +101,26 @@ def test_bad_calls_are_tool_errors_and_the_server_keeps_serving(data_index, tmp_
     anyio.run(scenario)
 
 
+def test_index_tool_never_waits_for_another_writer(tmp_path):
+    from semsearch.store.lock import WriterLock
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("# A\n\nSome text.\n")
+    index = tmp_path / "index"
+    index.mkdir()
+
+    async def scenario():
+        async with session("--index", str(index)) as client:
+            with WriterLock(index).hold():  # this test process plays a running `semsearch index`
+                error, message = await call(client, "index", paths=[str(notes)])
+                assert error and f"another semsearch writing {index} (pid {os.getpid()}); try again" in message
+            error, report = await call(client, "index", paths=[str(notes)])
+            assert not error and report["new"] == 1
+
+    anyio.run(scenario)
+
+
 def test_index_tool_and_freshness(tmp_path):
     notes = tmp_path / "notes"
     notes.mkdir()
