@@ -192,7 +192,14 @@ class Watcher:
         retry_at, retry_wait = 0.0, RETRY_S[0]
         try:
             # The first step starts the OS watch; only then the incremental run, so no change falls between.
-            first = next(events, None)
+            try:
+                first = next(events, None)
+            except (OSError, RuntimeError) as e:  # e.g. the inotify watch limit; polling needs none
+                if self.force_polling:
+                    raise
+                self.on_warning(f"cannot follow file-system events ({e}); polling the folders instead")
+                self.force_polling = True
+                return
             if first is None:
                 return
             self._set(phase="initial run")

@@ -30,14 +30,14 @@ def embedder():
 class WatchProcess:
     """`semsearch watch --json` with its output lines collected on threads."""
 
-    def __init__(self, folder: Path, index: Path, *extra: str):
+    def __init__(self, folder: Path, index: Path, *extra: str, env: dict | None = None):
         command = [sys.executable, "-m", "semsearch", "watch", str(folder), "--index", str(index), "--json"]
         self.process = subprocess.Popen(
             [*command, "--quiet-ms", "100", *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=ENV,
+            env={**ENV, **(env or {})},
         )
         self.batches: list[dict] = []
         self.stderr: list[str] = []
@@ -295,6 +295,22 @@ def test_an_index_inside_the_watched_folder_is_not_indexed_and_does_not_feed_its
             assert len(watch.batches) == settled, (watch.batches, watch.stderr)
             time.sleep(0.05)
         assert set(indexed(index_dir)) == {str(docs / "a.md"), str(docs / "b.md")}
+    finally:
+        assert watch.stop() == 0
+
+
+def test_polling_works_too(tmp_path):
+    """Where file-system events are unavailable (a watch limit, some network mounts) watch polls."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\nFirst file.\n")
+    index_dir = tmp_path / "index"
+    watch = WatchProcess(docs, index_dir, env={"WATCHFILES_FORCE_POLLING": "1", "WATCHFILES_POLL_DELAY_MS": "100"})
+    try:
+        watch.initial()
+        (docs / "b.md").write_text("# B\n\nSecond file.\n")
+        (docs / "a.md").unlink()
+        watch.wait_for("the polled changes", lambda: set(indexed(index_dir)) == {str(docs / "b.md")})
     finally:
         assert watch.stop() == 0
 
