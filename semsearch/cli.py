@@ -85,7 +85,9 @@ def embed(texts, model, from_stdin, no_truncate, dimensions, embedder_spec):
 
 @cli.command()
 @click.option("--host", default=None, help="Bind address (default: from OLLAMA_HOST, else 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default: from OLLAMA_HOST, else 11434).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="Port (default: from OLLAMA_HOST, else 11434)."
+)
 @click.option("--max-queue", default=512, show_default=True, help="Pending requests before answering 503.")
 @click.option(
     "--max-batch", default=64, show_default=True, help="Requests run through the model together (1 = one at a time)."
@@ -98,8 +100,26 @@ def embed(texts, model, from_stdin, no_truncate, dimensions, embedder_spec):
 )
 @click.option("--max-body", default="32MB", show_default=True, help="Largest request body (413 above).")
 @click.option("--threads", type=int, default=None, help="Model threads (default: all cores).")
+@click.option(
+    "--max-inputs", type=click.IntRange(1), default=2048, show_default=True, help="Inputs in one request (413 above)."
+)
+@click.option(
+    "--max-queued-tokens",
+    type=click.IntRange(1),
+    default=1 << 20,
+    show_default=True,
+    help="Tokens waiting for the model, all requests together (503 above).",
+)
+@click.option(
+    "--max-pending-bytes",
+    default="256MB",
+    show_default=True,
+    help="Request bodies held in memory at once, all requests together (503 above).",
+)
 @friendly_errors
-def serve(host, port, max_queue, max_batch, batch_wait_ms, max_body, threads):
+def serve(
+    host, port, max_queue, max_batch, batch_wait_ms, max_body, threads, max_inputs, max_queued_tokens, max_pending_bytes
+):
     """Serve the Ollama embedding API (/api/embed, /api/embeddings, /v1/embeddings) with the embedded models."""
     import os
 
@@ -117,6 +137,9 @@ def serve(host, port, max_queue, max_batch, batch_wait_ms, max_body, threads):
         max_wait_ms=batch_wait_ms,
         max_body_bytes=parse_size(max_body),
         threads=threads,
+        max_inputs=max_inputs,
+        max_queued_tokens=max_queued_tokens,
+        max_inflight_bytes=parse_size(max_pending_bytes),
     )
 
 

@@ -219,8 +219,15 @@ def _physical_cores() -> int:
 
 
 def truncate_ids(ids: list[int], limit: int) -> list[int]:
-    """Keep the first `limit` tokens, ending with [SEP] as the tokenizer's own truncation does."""
-    return ids if len(ids) <= limit else ids[: limit - 1] + [SEP_ID]
+    """Keep the first `limit` tokens, ending with [SEP] as the tokenizer's own truncation does.
+
+    At least one content token survives between [CLS] and [SEP], however small the limit:
+    Ollama embeds "why is the sky blue?" with num_ctx 1 as "why", never as [CLS] alone.
+    """
+    if len(ids) <= limit:
+        return ids
+    content = ids[1:-1]  # between [CLS] and [SEP]
+    return ids[:1] + content[: max(limit - 2, 1)] + [SEP_ID]
 
 
 _MODELS: dict[tuple[str, int | None], LocalModel] = {}

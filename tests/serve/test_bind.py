@@ -18,6 +18,8 @@ from tests.conftest import free_port, server_process
         (":9000", ("127.0.0.1", 9000)),
         ("http://localhost:7000/", ("localhost", 7000)),
         ("[::1]:7001", ("::1", 7001)),
+        ("https://example.com", ("example.com", 443)),  # as the client reads it (one parser)
+        ("http://example.com", ("example.com", 80)),
     ],
 )
 def test_bind_forms(value, expected):
