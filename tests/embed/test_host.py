@@ -86,7 +86,9 @@ def test_environment_is_read_when_no_value_is_given(monkeypatch):
 
 def _run(*args: str, host: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "SEMSEARCH_EMBEDDER"}
-    return subprocess.run([SEMSEARCH, *args], capture_output=True, text=True, env={**env, "OLLAMA_HOST": host}, timeout=60)
+    return subprocess.run(
+        [SEMSEARCH, *args], capture_output=True, text=True, env={**env, "OLLAMA_HOST": host}, timeout=60
+    )
 
 
 @pytest.mark.parametrize("command", [["embed", "hi"], ["serve"]])

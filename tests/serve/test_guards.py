@@ -138,7 +138,9 @@ def test_browser_from_a_default_origin_gets_cors_headers(live_server):
 
 def test_a_foreign_origin_is_refused(live_server):
     reply = requests.post(
-        live_server + "/api/embed", json={"model": "all-minilm", "input": "hi"}, headers={"Origin": "https://evil.example"}
+        live_server + "/api/embed",
+        json={"model": "all-minilm", "input": "hi"},
+        headers={"Origin": "https://evil.example"},
     )
     assert reply.status_code == 403 and "Access-Control-Allow-Origin" not in reply.headers
 
@@ -146,8 +148,11 @@ def test_a_foreign_origin_is_refused(live_server):
 def test_preflight_from_an_allowed_origin(live_server):
     reply = requests.options(
         live_server + "/api/embed",
-        headers={"Origin": "app://desktop", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type"},  # fmt: skip
+        headers={
+            "Origin": "app://desktop",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },  # fmt: skip
     )
     assert reply.status_code == 204
     assert reply.headers["Access-Control-Allow-Origin"] == "app://desktop"
