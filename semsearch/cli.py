@@ -124,11 +124,19 @@ def serve(
     import os
 
     from semsearch.serve import parse_bind, run_server
+    from semsearch.serve.hostcheck import is_loopback_bind
 
     shown_host, shown_port = parse_bind(os.environ.get("OLLAMA_HOST"))
-    click.echo(
-        f"semsearch: serving the Ollama embedding API on http://{host or shown_host}:{port or shown_port}", err=True
-    )
+    shown_host = host or shown_host
+    shown_port = port if port is not None else shown_port
+    netloc = f"[{shown_host}]:{shown_port}" if ":" in shown_host else f"{shown_host}:{shown_port}"
+    click.echo(f"semsearch: serving the Ollama embedding API on http://{netloc}", err=True)
+    if not is_loopback_bind(shown_host):
+        click.echo(
+            f"semsearch: {shown_host} is not loopback: any Host header is accepted (as `ollama serve` does), "
+            "and anyone who can reach this port can use the server",
+            err=True,
+        )
     run_server(
         host,
         port,

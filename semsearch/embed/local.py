@@ -21,6 +21,7 @@ from semsearch.embed.base import Embedder, EmbedResult, check_texts, cut_dimensi
 from semsearch.errors import ContextLengthError, ModelIntegrityError, ModelNotFoundError, SemsearchError
 
 CLS_ID, SEP_ID = 101, 102
+TOKENIZE_GROUP = 64  # texts tokenized together before truncation (bounds transient memory)
 PADDING_SLACK = 1.15  # a batch's longest input may be this much longer than its shortest (+2 tokens)
 
 
@@ -286,10 +287,15 @@ class LocalEmbedder(Embedder):
         """Validate and tokenize one request's texts, cut to its own context length."""
         texts = check_texts(texts)
         limit = min(num_ctx or self.context_length, self.spec.max_positions)
-        ids = self.loaded.tokenize(texts) if texts else []
-        if not truncate and any(len(x) > limit for x in ids):
-            raise ContextLengthError()
-        return [truncate_ids(x, limit) for x in ids]
+        ids: list[list[int]] = []
+        # A group at a time, cut at once: untruncated ids of thousands of long texts would
+        # briefly hold hundreds of MB (a Python int per token) when only `limit` of each survive.
+        for start in range(0, len(texts), TOKENIZE_GROUP):
+            group = self.loaded.tokenize(texts[start : start + TOKENIZE_GROUP])
+            if not truncate and any(len(x) > limit for x in group):
+                raise ContextLengthError()
+            ids += [truncate_ids(x, limit) for x in group]
+        return ids
 
     def run_ids(self, ids: list[list[int]]) -> np.ndarray:
         """Pooled, unnormalized vectors for token id lists; results come back in input order.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -84,11 +84,14 @@ class _Body:
         if length and length.isdigit() and int(length) > limit:
             raise too_large
         raw = bytearray()  # amortized appends: no quadratic copying of `bytes +=`
-        async for piece in request.stream():
-            if len(raw) + len(piece) > limit:
-                raise too_large
-            budget.take(request, len(piece))
-            raw += piece
+        try:
+            async for piece in request.stream():
+                if len(raw) + len(piece) > limit:
+                    raise too_large
+                budget.take(request, len(piece))
+                raw += piece
+        except ClientDisconnect:
+            raise SemsearchError("request canceled", status=499) from None  # Ollama's status for it
         if not raw.strip():
             raise InvalidInputError("missing request body")
         if len(raw) < INLINE_PARSE_BYTES:
@@ -124,6 +127,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
         max_pending_tokens=settings.max_queued_tokens,
     )
     budget = _ByteBudget(max(settings.max_inflight_bytes, settings.max_body_bytes))  # one body always fits
+    long_tokenizations = asyncio.Semaphore(1)
 
     async def read_body(request: Request) -> dict:
         return await _Body.read(request, settings.max_body_bytes, budget)
@@ -154,8 +158,9 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             try:
                 if sum(map(len, texts)) < INLINE_TOKENIZE_CHARS:
                     ids = entry.embedder.prepare(texts, truncate=truncate, num_ctx=num_ctx)
-                else:
-                    ids = await asyncio.to_thread(entry.embedder.prepare, texts, truncate=truncate, num_ctx=num_ctx)
+                else:  # one long tokenization at a time: they only compete for the same cores and memory
+                    async with long_tokenizations:
+                        ids = await asyncio.to_thread(entry.embedder.prepare, texts, truncate=truncate, num_ctx=num_ctx)
                 vectors = await asyncio.wrap_future(batcher.submit(entry.embedder, ids))
             except SemsearchError:
                 raise

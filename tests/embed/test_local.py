@@ -148,3 +148,11 @@ def test_tiny_num_ctx_leaves_an_empty_input_alone(embedder):
 def test_dimensions_outside_1_to_n_minus_1_leave_vectors_whole(embedder, dimensions):
     whole = embedder.embed(["Why is the sky blue?"])
     assert embedder.embed(["Why is the sky blue?"], dimensions=dimensions) == pytest.approx(whole, abs=1e-7)
+
+
+def test_prepare_tokenizes_in_groups_without_changing_anything(embedder):
+    texts = [f"text {i} " * (1 + i % 7) for i in range(local.TOKENIZE_GROUP * 2 + 5)] + [LONG]
+    whole = [local.truncate_ids(x, 256) for x in embedder.loaded.tokenize(texts)]
+    assert embedder.prepare(texts) == whole
+    with pytest.raises(ContextLengthError):
+        embedder.prepare(texts, truncate=False)  # the long text is in the last group
