@@ -109,7 +109,7 @@ def _reject_constant(name: str) -> None:
 
 def _parse_json(raw: bytes | bytearray) -> object:
     try:
-        return json.loads(bytes(raw), parse_constant=_reject_constant)
+        return json.loads(raw, parse_constant=_reject_constant)  # bytearray is fine: no copy
     except RecursionError:
         raise InvalidInputError("invalid JSON: nested too deeply") from None
     except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, too many digits
