@@ -169,3 +169,24 @@ def test_ollama_origins_adds_origins():
     with running_server(env={"OLLAMA_ORIGINS": "*"}) as url:
         reply = requests.get(url + "/api/tags", headers={"Origin": "https://other.example"})
         assert reply.status_code == 200 and reply.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_websocket_from_a_foreign_host_is_closed_before_accept():
+    sent, reached = [], []
+
+    async def app(scope, receive, send):
+        reached.append(scope["type"])
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    def scope(host: str) -> dict:
+        return {"type": "websocket", "path": "/ws", "headers": [(b"host", host.encode())]}
+
+    asyncio.run(HostGuard(app, "127.0.0.1")(scope("evil.example"), receive, send))
+    assert sent == [{"type": "websocket.close", "code": 1008}] and reached == []
+    asyncio.run(HostGuard(app, "127.0.0.1")(scope("localhost:8000"), receive, send))
+    assert reached == ["websocket"]
