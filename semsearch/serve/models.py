@@ -45,6 +45,7 @@ def parse_keep_alive(value: object) -> float:
         if parts and "".join(n + u for n, u in parts) == body:
             seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
             return FOREVER if negative else _seconds(seconds)
+        raise InvalidInputError(f"invalid keep_alive {text[:40]!r}: use a duration like '5m' or a number of seconds")
     raise InvalidInputError("invalid keep_alive: use a duration like '5m' or a number of seconds")
 
 

@@ -45,8 +45,9 @@ def test_keep_alive_past_float_range_is_forever(live_server):
 def test_unreadable_keep_alive_is_a_400(live_server, keep_alive):
     reply = embed(live_server, input="hi", keep_alive=keep_alive)
     assert reply.status_code == 400
+    named = f" {keep_alive!r}" if isinstance(keep_alive, str) else ""
     assert reply.json()["error"] in (
-        "invalid keep_alive: use a duration like '5m' or a number of seconds",
+        f"invalid keep_alive{named}: use a duration like '5m' or a number of seconds",
         "keep_alive must be a duration like '5m' or a number of seconds",
     )
 
