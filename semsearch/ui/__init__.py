@@ -1,0 +1,76 @@
+"""`semsearch ui`: a local search page over one index, read-only, safe by default.
+
+Binds 127.0.0.1 unless told otherwise, refuses foreign Host headers (DNS rebinding), opens
+files only by their id in the index, escapes every text and forbids inline script.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0 picks a free one), bound before the page is announced."""
+    from semsearch.errors import SemsearchError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as e:
+        hint = f"; try another --port, e.g. --port {port + 1}" if e.errno == 98 else ""
+        raise SemsearchError(f"cannot listen on {host}:{port}: {e.strerror or e}{hint}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def page_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+def run_ui(
+    index: str | os.PathLike | None,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    model: str | None = None,
+    embedder: str | None = None,
+    open_browser: bool = False,
+    say: Callable[[str], None] = print,
+) -> None:
+    """Serve the search page until SIGINT/SIGTERM."""
+    import uvicorn
+
+    from semsearch.ui.app import create_app
+    from semsearch.ui.reader import IndexReader
+
+    reader = IndexReader(index, embedder=embedder, model=model)
+    try:
+        description = reader.warm_up()
+        if description:
+            say(f"embedding with {description}")
+        sock = listen(host, port)
+        url = page_url(sock)
+
+        def ready() -> None:
+            say(f"search page at {url} (Ctrl+C stops it)")
+            if open_browser:
+                import webbrowser
+
+                webbrowser.open(url)
+
+        app = create_app(reader, bind_host=host, on_ready=ready)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        reader.close()
