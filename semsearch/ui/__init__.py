@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+DEFAULT_THREADS = 1
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -46,15 +47,23 @@ def run_ui(
     model: str | None = None,
     embedder: str | None = None,
     open_browser: bool = False,
+    threads: int | None = DEFAULT_THREADS,
     say: Callable[[str], None] = print,
 ) -> None:
-    """Serve the search page until SIGINT/SIGTERM."""
+    """Serve the search page until SIGINT/SIGTERM.
+
+    threads: CPU threads per query for the in-process model and the vector search. The page
+    answers one short query at a time, so one thread is about as fast on an idle machine and
+    several times faster on a busy one (threads that wait for each other); None keeps the defaults.
+    """
     import uvicorn
 
     from semsearch.ui.app import create_app
     from semsearch.ui.reader import IndexReader
 
-    reader = IndexReader(index, embedder=embedder, model=model)
+    if threads:
+        os.environ["SEMSEARCH_THREADS"] = str(threads)  # read when the in-process model loads
+    reader = IndexReader(index, embedder=embedder, model=model, threads=threads)
     try:
         description = reader.warm_up()
         if description:

@@ -14,27 +14,34 @@ from semsearch.store.db import STOPWORDS
 Parts = list[tuple[str, bool]]
 
 
+# English endings: a query word is cut to its stem, and a stem marks the stem with any of these
+# endings, so "rotate" marks "rotates" and "rotation", "logs" marks "log" and "logging", not "logins".
+_ENDINGS = "s es e ed d ing ings ion ions ation ations ate ates ated ating er ers ly ment ments te tes ted ting tion"
+SUFFIXES = sorted([*_ENDINGS.split(), "tions", "ging", "ged", "y", "ies", "ied", "al"], key=len, reverse=True)
+MIN_STEM = 3
+
+
+def stem(word: str) -> str:
+    """The word without its longest known English ending (a stem of at least three letters stays)."""
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
+            return word[: -len(suffix)]
+    return word
+
+
 def query_terms(query: str) -> list[str]:
-    """Lower-case word stems worth marking: stopwords dropped, long words cut so 'rotate' marks 'rotation'."""
+    """The stems of the query's words worth marking (stopwords dropped unless nothing else is left)."""
     words = list(dict.fromkeys(re.findall(r"\w+", query.lower())))
     content = [w for w in words if w not in STOPWORDS and len(w) > 1] or [w for w in words if len(w) > 1]
-    return [_stem(w) for w in content]
-
-
-def _stem(word: str) -> str:
-    """A crude prefix stem: matching is by word start, so a prefix finds the word's other forms."""
-    if len(word) > 5:
-        return word[: max(4, len(word) - 2)]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+    return list(dict.fromkeys(stem(w) for w in content))
 
 
 def _pattern(terms: list[str]) -> re.Pattern | None:
     if not terms:
         return None
     alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
-    return re.compile(rf"\b(?:{alternatives})\w*", re.IGNORECASE)
+    endings = "|".join(SUFFIXES)
+    return re.compile(rf"\b(?:{alternatives})(?:{endings})?\b", re.IGNORECASE)
 
 
 def mark(text: str, terms: list[str]) -> Parts:

@@ -124,8 +124,17 @@ def glob_for(path_filter: str) -> str | None:
 class IndexReader:
     """One index, opened for reading only, shared by the page's request threads."""
 
-    def __init__(self, index_path: str | os.PathLike | None, *, embedder=None, model: str | None = None):
+    def __init__(
+        self,
+        index_path: str | os.PathLike | None,
+        *,
+        embedder=None,
+        model: str | None = None,
+        threads: int | None = None,
+    ):
+        """threads: OpenMP threads for the vector search (None: FAISS's default, all cores)."""
         self._spec = (index_path, model)
+        self.threads = threads
         self._embedder = embedder  # the loaded model once warm_up ran, so a reopen does not load it again
         self.index = Index(index_path, create=False, embedder=embedder, model=model)
         self.path = self.index.path
@@ -194,6 +203,10 @@ class IndexReader:
         hits: list[Hit] = []
         if query.strip():
             index = self.current()
+            if self.threads:
+                import faiss
+
+                faiss.omp_set_num_threads(self.threads)  # per thread: each request thread has its own setting
             try:
                 results = index.search(query, k, mode=mode, path_glob=glob_for(path_filter))
             except SemsearchError as e:
