@@ -65,11 +65,11 @@ def run_ui(
         os.environ["SEMSEARCH_THREADS"] = str(threads)  # read when the in-process model loads
     reader = IndexReader(index, embedder=embedder, model=model, threads=threads)
     try:
+        sock = listen(host, port)  # a port in use fails now, not after the model has loaded
+        url = page_url(sock)
         description = reader.warm_up()
         if description:
             say(f"embedding with {description}")
-        sock = listen(host, port)
-        url = page_url(sock)
 
         def ready() -> None:
             say(f"search page at {url} (Ctrl+C stops it)")

@@ -79,8 +79,10 @@ def pca_2d(vectors: np.ndarray) -> np.ndarray:
     if len(vectors) < 3:
         xy = np.zeros((len(vectors), 2))
     else:
-        _, _, components = np.linalg.svd(centered, full_matrices=False)
-        xy = centered @ components[:2].T
+        # the top eigenvectors of the covariance (dims x dims) are the principal axes: much cheaper
+        # than an SVD of the points (points x dims), which took seconds on a busy machine
+        _, eigenvectors = np.linalg.eigh(centered.T @ centered)
+        xy = centered @ eigenvectors[:, [-1, -2]]
     low, high = xy.min(axis=0), xy.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
     return (xy - low) / span

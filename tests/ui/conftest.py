@@ -53,11 +53,15 @@ def build_index(folder: Path, *paths: Path) -> Path:
 
 
 @contextmanager
-def ui_process(index: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen]]:
+def ui_process(index: Path, *args: str, env: dict | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """A real `semsearch ui` on 127.0.0.1 and a free port (--port 0); yields its URL (ends with /)."""
     command = [sys.executable, "-m", "semsearch", "ui", "--index", str(index), "--embedder", "local", "--port", "0"]
     process = subprocess.Popen(
-        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ}
+        [*command, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
     lines: queue.Queue[str | None] = queue.Queue()
     output: list[str] = []

@@ -7,6 +7,7 @@ import http.client
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -197,3 +198,27 @@ def test_a_file_changed_since_indexing_shows_its_indexed_text_not_the_new_one(ti
         pancakes.write_bytes(original)
     status, body = raw_get(url, f"/file/{file_id}")
     assert status == 200 and 'class="code"' in body and "changed since" not in body
+
+
+def test_open_starts_the_browser_on_the_page(tiny, tmp_path):
+    _, index, _ = tiny
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    with ui_process(index, "--open", env={"BROWSER": f"{browser} %s"}) as (url, _):
+        for _ in range(100):
+            if opened.exists() and opened.read_text().strip():
+                break
+            time.sleep(0.1)
+        assert opened.read_text().strip() == url
+
+
+def test_a_port_in_use_is_one_line(tiny):
+    url, index, _ = tiny
+    port = urlparse(url).port
+    result = run_cli("ui", "--index", str(index), "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use; try another --port, e.g. --port {port + 1}"
+    ]
