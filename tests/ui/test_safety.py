@@ -222,3 +222,22 @@ def test_a_port_in_use_is_one_line(tiny):
     assert result.stderr.strip().splitlines() == [
         f"Error: cannot listen on 127.0.0.1:{port}: Address already in use; try another --port, e.g. --port {port + 1}"
     ]
+
+
+def test_json_status_and_map_describe_the_index(tiny):
+    url, index, _ = tiny
+    status = requests.get(url + "api/status").json()
+    assert status["index"] == str(index) and status["model"] == "all-minilm" and status["files"] >= 2
+    corpus = requests.get(url + "api/map").json()
+    assert corpus["total_chunks"] == status["chunks"] == len(corpus["points"])
+    assert {p["path"] for p in corpus["points"]} >= {"evil.md", "pancakes.txt"}
+    assert [g["name"] for g in corpus["groups"]] == ["(top-level files)"]
+
+
+def test_a_missing_chromium_fails_and_says_how_to_install_it():
+    from tests.ui.conftest import find_chromium
+
+    with pytest.raises(pytest.fail.Exception, match=r"apt-get update && apt-get install -y chromium"):
+        find_chromium({"PATH": "/nonexistent"})
+    with pytest.raises(pytest.fail.Exception, match=r"SEMSEARCH_CHROMIUM=/nope is not an executable file"):
+        find_chromium({"SEMSEARCH_CHROMIUM": "/nope", "PATH": "/usr/bin"})
