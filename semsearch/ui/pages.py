@@ -16,6 +16,7 @@ from semsearch.ui.highlight import Parts, mark
 from semsearch.ui.reader import FileView, Hit, SearchAnswer, line_span
 
 DEFAULT_K = 10
+NO_RESULTS_HINT = " (try other words, another mode, or a wider path)"  # ui.js says the same
 
 
 def esc(value: object) -> str:
@@ -95,10 +96,8 @@ def search_page(
         summary = f'<p id="summary" class="summary error" role="alert">{esc(error)}</p>'
     elif answer is not None:
         count = len(answer.hits)
-        summary = (
-            f'<p id="summary" class="summary" aria-live="polite">{count} result{"s" if count != 1 else ""} '
-            f"in {answer.milliseconds:.0f} ms</p>"
-        )
+        found = f"{count} result{'s' if count != 1 else ''}" if count else f"No results{NO_RESULTS_HINT}"
+        summary = f'<p id="summary" class="summary" aria-live="polite">{found} in {answer.milliseconds:.0f} ms</p>'
     else:
         files, chunks = status.get("files", 0), status.get("chunks", 0)
         summary = f'<p id="summary" class="summary" aria-live="polite">Searching {files} files ({chunks} chunks).</p>'

@@ -136,6 +136,9 @@ def test_the_path_filter_narrows_the_results(ui_url, page):
         " return ps.length > 0 && ps.every(p => p.endsWith('.pdf')); }"
     )
     assert "page " in page.locator("#results .lines").first.inner_text()
+    page.locator("#path").fill("no-such-folder/")
+    page.wait_for_function("() => document.querySelector('#summary').textContent.startsWith('No results (')")
+    assert page.locator("#results li.card").count() == 0
 
 
 def test_a_pdf_result_shows_its_page_text_with_the_page_number(ui_url, page):

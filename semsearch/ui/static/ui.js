@@ -68,7 +68,8 @@ function setupSearch() {
     }
     const n = data.results.length;
     summary.classList.remove("error");
-    summary.textContent = `${n} result${n === 1 ? "" : "s"} in ${Math.round(data.milliseconds)} ms`;
+    const found = n ? `${n} result${n === 1 ? "" : "s"}` : "No results (try other words, another mode, or a wider path)";
+    summary.textContent = `${found} in ${Math.round(data.milliseconds)} ms`;
     selected = -1;
     if (n) select(0);
     settled = true;
