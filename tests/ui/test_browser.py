@@ -141,6 +141,18 @@ def test_the_path_filter_narrows_the_results(ui_url, page):
     assert page.locator("#results li.card").count() == 0
 
 
+def test_the_mode_changes_the_ranking_and_is_kept_in_the_url(ui_url, page):
+    page.goto(ui_url)
+    page.locator("#q").press_sequentially("E1234", delay=10)  # a code no page holds: only meaning can match
+    page.wait_for_selector("#results li.card")
+    page.locator("#mode").select_option("keyword")
+    page.wait_for_function("() => document.querySelector('#summary').textContent.startsWith('No results (')")
+    assert parse_qs(urlparse(page.url).query)["mode"] == ["keyword"]
+    page.locator("#mode").select_option("hybrid")
+    page.wait_for_selector("#results li.card")
+    assert parse_qs(urlparse(page.url).query)["mode"] == ["hybrid"]
+
+
 def test_a_pdf_result_shows_its_page_text_with_the_page_number(ui_url, page):
     page.goto(ui_url + "?q=disaster+recovery+restore&path=*.pdf")
     first = page.locator("#results li.card").first
