@@ -58,6 +58,7 @@ def run_ui(
     """
     import uvicorn
 
+    from semsearch.serve.hostcheck import is_loopback_bind
     from semsearch.ui.app import create_app
     from semsearch.ui.reader import IndexReader
 
@@ -67,6 +68,8 @@ def run_ui(
     try:
         sock = listen(host, port)  # a port in use fails now, not after the model has loaded
         url = page_url(sock)
+        if not is_loopback_bind(host):
+            say(f"warning: listening on {host}: other machines can reach the page and read every indexed file")
         description = reader.warm_up()
         if description:
             say(f"embedding with {description}")
