@@ -239,7 +239,7 @@ class IndexReader:
     def file_view(self, file_id: int, chunk_id: int | None = None, page: int | None = None) -> FileView:
         """A file the index holds, by id; its text is shown only while it still is what was indexed."""
         index = self.current()
-        record = index.db.file_by_id(file_id)
+        record = index.db.file_by_id(file_id) if 0 <= file_id < 2**63 else None  # SQLite ids are 64-bit
         if record is None:
             raise NotInIndexError(f"the index holds no file with id {file_id}")
         chunks = index.db.file_chunks(file_id)

@@ -101,6 +101,8 @@ def test_a_file_outside_the_index_is_refused(tiny):
     outside = max(ids.values()) + 1000
     for path in (
         f"/file/{outside}",
+        "/file/99999999999999999999999999",
+        "/api/file/99999999999999999999999999",
         f"/api/file/{outside}",
         "/file/../../../../etc/passwd",
         "/file/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
