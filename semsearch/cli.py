@@ -480,6 +480,23 @@ def indexes(as_json):
             click.echo(f"{path.name}\t{path}")
 
 
+@cli.command()
+@index_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address (loopback keeps it private).")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port (0 picks a free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
+@click.option(
+    "--threads", type=int, default=1, show_default=True, help="CPU threads per query (0: all cores, as for indexing)."
+)
+@friendly_errors
+def ui(index_name, model, embedder_spec, host, port, open_browser, threads):
+    """Serve a local search page for the index (read-only; Ctrl+C stops it)."""
+    from semsearch.ui import run_ui
+
+    run_ui(index_name, host=host, port=port, model=model, embedder=embedder_spec, open_browser=open_browser,
+           threads=threads or None, say=say_waiting)  # fmt: skip
+
+
 @cli.command(name="eval")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to score.")
