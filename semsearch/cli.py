@@ -139,7 +139,9 @@ def embed(texts, model, from_stdin, no_truncate, dimensions, embedder_spec):
 
 @cli.command()
 @click.option("--host", default=None, help="Bind address (default: from OLLAMA_HOST, else 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default: from OLLAMA_HOST, else 11434).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="Port (default: from OLLAMA_HOST, else 11434)."
+)
 @click.option("--max-queue", default=512, show_default=True, help="Pending requests before answering 503.")
 @click.option(
     "--max-batch", default=64, show_default=True, help="Requests run through the model together (1 = one at a time)."
@@ -152,17 +154,43 @@ def embed(texts, model, from_stdin, no_truncate, dimensions, embedder_spec):
 )
 @click.option("--max-body", default="32MB", show_default=True, help="Largest request body (413 above).")
 @click.option("--threads", type=int, default=None, help="Model threads (default: all cores).")
+@click.option(
+    "--max-inputs", type=click.IntRange(1), default=2048, show_default=True, help="Inputs in one request (413 above)."
+)
+@click.option(
+    "--max-queued-tokens",
+    type=click.IntRange(1),
+    default=1 << 20,
+    show_default=True,
+    help="Tokens waiting for the model, all requests together (503 above).",
+)
+@click.option(
+    "--max-pending-bytes",
+    default="256MB",
+    show_default=True,
+    help="Request bodies held in memory at once, all requests together (503 above).",
+)
 @friendly_errors
-def serve(host, port, max_queue, max_batch, batch_wait_ms, max_body, threads):
+def serve(
+    host, port, max_queue, max_batch, batch_wait_ms, max_body, threads, max_inputs, max_queued_tokens, max_pending_bytes
+):
     """Serve the Ollama embedding API (/api/embed, /api/embeddings, /v1/embeddings) with the embedded models."""
     import os
 
     from semsearch.serve import parse_bind, run_server
+    from semsearch.serve.hostcheck import is_loopback_bind
 
     shown_host, shown_port = parse_bind(os.environ.get("OLLAMA_HOST"))
-    click.echo(
-        f"semsearch: serving the Ollama embedding API on http://{host or shown_host}:{port or shown_port}", err=True
-    )
+    shown_host = host or shown_host
+    shown_port = port if port is not None else shown_port
+    netloc = f"[{shown_host}]:{shown_port}" if ":" in shown_host else f"{shown_host}:{shown_port}"
+    click.echo(f"semsearch: serving the Ollama embedding API on http://{netloc}", err=True)
+    if not is_loopback_bind(shown_host):
+        click.echo(
+            f"semsearch: {shown_host} is not loopback: any Host header is accepted (as `ollama serve` does), "
+            "and anyone who can reach this port can use the server",
+            err=True,
+        )
     run_server(
         host,
         port,
@@ -171,6 +199,9 @@ def serve(host, port, max_queue, max_batch, batch_wait_ms, max_body, threads):
         max_wait_ms=batch_wait_ms,
         max_body_bytes=parse_size(max_body),
         threads=threads,
+        max_inputs=max_inputs,
+        max_queued_tokens=max_queued_tokens,
+        max_inflight_bytes=parse_size(max_pending_bytes),
     )
 
 
@@ -462,6 +493,62 @@ def rm(paths, index_name, model, embedder_spec, no_wait):
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@index_options
+@click.option("--include", multiple=True, metavar="GLOB", help="Index only files matching GLOB (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching GLOB (repeatable).")
+@click.option("--max-file-size", default="10MB", show_default=True, help="Skip files larger than this.")
+@click.option(
+    "--quiet-ms", default=300, show_default=True, help="Apply a batch once the folders were quiet this long (ms)."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per applied batch, for scripts.")
+@no_wait_option
+@friendly_errors
+def watch(paths, index_name, model, embedder_spec, include, exclude, max_file_size, quiet_ms, as_json, no_wait):
+    """Index PATHS, then keep the index up to date as files change (until Ctrl-C).
+
+    Holds the index's writer lock while it runs: `semsearch index` on the same index waits,
+    queries keep working.
+    """
+    from semsearch.watch import watch_command
+
+    with open_index(index_name, model, embedder_spec, wait_for_writer=not no_wait) as idx:
+        announce(idx)
+        watch_command(
+            idx,
+            paths,
+            as_json=as_json,
+            include=include,
+            exclude=exclude,
+            max_file_bytes=parse_size(max_file_size),
+            quiet_ms=quiet_ms,
+            say=lambda line: click.echo(line, err=True),
+        )
+
+
+@cli.command()
+@index_options
+@click.option(
+    "--watch",
+    "watch_paths",
+    multiple=True,
+    type=click.Path(),
+    metavar="PATH",
+    help="Keep the index up to date with PATH while serving (repeatable).",
+)
+@friendly_errors
+def mcp(index_name, model, embedder_spec, watch_paths):
+    """Serve the index to AI agents and editors over the Model Context Protocol (stdio).
+
+    Tools: search, status, index. Register it in an MCP client as the command
+    `semsearch mcp --index NAME|PATH` (see the README).
+    """
+    from semsearch.mcp import serve_stdio
+
+    serve_stdio(index_name, model=model, embedder=embedder_spec, watch=watch_paths)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
 def indexes(as_json):
@@ -475,6 +562,23 @@ def indexes(as_json):
             click.echo(json.dumps({"name": path.name, "path": str(path)}))
         else:
             click.echo(f"{path.name}\t{path}")
+
+
+@cli.command()
+@index_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address (loopback keeps it private).")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port (0 picks a free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
+@click.option(
+    "--threads", type=int, default=1, show_default=True, help="CPU threads per query (0: all cores, as for indexing)."
+)
+@friendly_errors
+def ui(index_name, model, embedder_spec, host, port, open_browser, threads):
+    """Serve a local search page for the index (read-only; Ctrl+C stops it)."""
+    from semsearch.ui import run_ui
+
+    run_ui(index_name, host=host, port=port, model=model, embedder=embedder_spec, open_browser=open_browser,
+           threads=threads or None, say=say_waiting)  # fmt: skip
 
 
 @cli.command(name="eval")

@@ -251,6 +251,47 @@ class Index:
         with self.writing():
             return indexer.add_texts(self, items, on_progress=on_progress)
 
+    def apply(
+        self,
+        changed: Iterable[str | os.PathLike] = (),
+        deleted: Iterable[str | os.PathLike] = (),
+        *,
+        roots: Sequence[str | os.PathLike] = (),
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        on_warning: Callable[[str], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> IndexReport:
+        """Follow a batch of file-system changes (what `watch` hears): files or folders created,
+        modified, deleted or moved, under `roots` (whose ignore files and globs apply, as in `add`).
+
+        Each path is judged by what is on disk now, so `changed` and `deleted` may overlap or be
+        wrong (an editor's save dance, a file gone before it was read): a path that exists is
+        (re)indexed, one that does not leaves the index with everything under it.
+        """
+        from semsearch import indexer
+
+        with self.writing():
+            return indexer.apply_changes(
+                self,
+                [*changed, *deleted],
+                roots=roots,
+                include=include,
+                exclude=exclude,
+                max_file_bytes=max_file_bytes,
+                on_warning=on_warning,
+                on_progress=on_progress,
+            )
+
+    def follow_writes(self) -> bool:
+        """For a long-lived reader: drop the vector cache if another writer committed since it was
+        loaded (it reloads on the next search). Returns whether it did."""
+        if self._vectors is not None and self._vectors.generation != self.db.generation:
+            self._vectors = None
+            return True
+        return False
+
     def remove(self, paths: Iterable[str | os.PathLike]) -> int:
         """Forget files (or every file under a folder); returns how many were removed."""
         from semsearch import indexer

@@ -348,3 +348,115 @@ def _query_prefix(model: str) -> str:
     from semsearch.embed.registry import query_prefix
 
     return query_prefix(model)
+
+
+def apply_changes(
+    index: Index,
+    paths: Iterable[str | os.PathLike],
+    *,
+    roots: Sequence[str | os.PathLike] = (),
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    on_warning: Callable[[str], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> IndexReport:
+    """Bring the index up to date for paths that changed on disk (files or folders; created,
+    modified, deleted or moved), judging each by what is on disk now, under the rules of `add`.
+
+    `roots` are the folders the paths were found under (their ignore files and --include/--exclude
+    apply); a path under no root is judged alone. A changed ignore file re-runs `add_paths` over its
+    root. New files are written before gone ones are removed, so a moved file reuses its vectors.
+    """
+    from semsearch.ingest.walk import IGNORE_FILES, FoundFile, walk_under
+
+    started = time.perf_counter()
+    report = IndexReport()
+    warn = on_warning or (lambda line: None)
+    given = sorted({Path(p).expanduser().absolute() for p in paths})
+    root_paths = [Path(r).expanduser().resolve() for r in roots]
+    by_root: dict[Path, list[Path]] = {}
+    for path in given:
+        root = next((r for r in root_paths if _is_under(str(path), [r])), None)
+        by_root.setdefault(root if root is not None else path, []).append(path)
+
+    rescan = [r for r, members in by_root.items() if r.is_dir() and any(p.name in IGNORE_FILES for p in members)]
+    if rescan:  # what an ignore file hides changed: the full incremental run over that root decides
+        _merge_reports(report, add_paths(index, rescan, include=include, exclude=exclude,
+                                         max_file_bytes=max_file_bytes, on_warning=on_warning))  # fmt: skip
+        for root in rescan:
+            del by_root[root]
+    if not by_root:
+        report.seconds = time.perf_counter() - started
+        return report
+
+    index.record_model()
+    vectors = index.vectors
+    existing = index.db.files()
+    seen: set[str] = set()
+    todo: list[_Job] = []
+    touched: list[FileRecord] = []
+    for root, members in by_root.items():
+        for item in walk_under(root, members, include=include, exclude=exclude, max_file_bytes=max_file_bytes):
+            path = str(item.path)
+            if not isinstance(item, FoundFile):
+                if os.path.lexists(path):
+                    seen.add(path)  # there but unreadable: keep what was indexed, as `add` does
+                    report.failed += 1
+                    report.failures.append((path, item.reason))
+                    warn(f"skipped {path}: {item.reason}")
+                continue
+            old = existing.get(path)
+            if old and old.size == item.size and old.mtime_ns == item.mtime_ns:
+                seen.add(path)
+                report.unchanged += 1
+                continue
+            try:
+                digest = _file_hash(item.path)
+            except OSError:
+                if os.path.lexists(path):
+                    seen.add(path)
+                    report.failed += 1
+                    report.failures.append((path, "cannot read file"))
+                continue  # vanished between the event and the read: it is gone
+            seen.add(path)
+            if old and digest == old.content_hash:
+                report.unchanged += 1
+                touched.append(FileRecord(path, item.size, item.mtime_ns, digest))
+                continue
+            record = FileRecord(path, item.size, item.mtime_ns, digest)
+            todo.append(_Job(record, old is None, functools.partial(_extract, item.path)))
+    index.db.touch_files(touched)
+
+    known_failures = len(report.failures)
+    _index_jobs(index, todo, report, lambda line: None, on_progress)
+    # A file that vanished before it could be read is gone, not failed.
+    vanished = {p for p, _ in report.failures[known_failures:] if not os.path.lexists(p)}
+    report.failures = [(p, m) for p, m in report.failures if p not in vanished]
+    report.failed = len(report.failures)
+    for path, message in report.failures[known_failures:]:
+        warn(f"skipped {message if message.startswith(path) else path + ': ' + message}")
+    seen -= vanished
+
+    # Whatever was indexed at or under a changed path and was not seen there now is gone.
+    changed_paths = {str(g) for g in given}
+    gone = [p for p in existing if p not in seen and _at_or_under_any(p, changed_paths)]
+    gone += [p for p in vanished if p in existing and p not in gone]
+    if gone:
+        vectors.update(index.db.remove_files(gone), [], index.db.generation)
+        report.deleted += len(gone)
+    vectors.save(index.db)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _at_or_under_any(path: str, folders: set[str]) -> bool:
+    """Whether `path` or one of its parent folders is in `folders` (a walk up, not a scan of them)."""
+    current = Path(path)
+    return str(current) in folders or any(str(parent) in folders for parent in current.parents)
+
+
+def _merge_reports(total: IndexReport, part: IndexReport) -> None:
+    for name in ("new", "changed", "unchanged", "deleted", "failed", "chunks_embedded", "chunks_reused"):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+    total.failures += part.failures

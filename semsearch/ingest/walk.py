@@ -124,7 +124,7 @@ def walk(
         if root.is_file() or (root.exists() and not root.is_dir()):
             yield from _check_file(root, max_file_bytes, seen_files)
             continue
-        yield from _walk_tree(root, include, exclude, max_file_bytes, seen_dirs, seen_files)
+        yield from _walk_dir(root, root, [], include, exclude, max_file_bytes, seen_dirs, seen_files)
 
 
 @dataclass
@@ -135,17 +135,20 @@ class _Folder:
     rules: list[_IgnoreRules]
 
 
-def _walk_tree(
+def _walk_dir(
+    folder: Path,
     root: Path,
+    inherited: list[_IgnoreRules],
     include: Sequence[str],
     exclude: Sequence[str],
     max_file_bytes: int,
     seen_dirs: set[tuple[int, int]],
     seen_files: set[Path],
 ) -> Iterator[FoundFile | SkippedFile]:
-    """Depth first, entries sorted by name; an explicit stack, so no folder chain is too deep."""
+    """Files under `folder` (globs match paths relative to `root`), depth first, entries sorted by
+    name; an explicit stack, so no folder chain is too deep."""
     stack: list[_Folder] = []
-    if skip := _enter(root, [], seen_dirs, stack):
+    if skip := _enter(folder, inherited, seen_dirs, stack):
         yield skip
     while stack:
         entry = next(stack[-1].entries, None)
@@ -277,3 +280,72 @@ def _has_line_over(path: Path, limit: int) -> bool:
 
 def _mb(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
+
+
+def walk_under(
+    root: str | os.PathLike,
+    paths: Sequence[str | os.PathLike],
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    max_file_bytes: int = 10_000_000,
+) -> Iterator[FoundFile | SkippedFile]:
+    """What `walk([root])` would yield for just these `paths` (files or folders below `root`).
+
+    For `watch`, which hears about single paths: the same hidden, junk-folder, ignore-file and
+    include/exclude rules apply, with the ignore files of every folder from `root` down. Paths
+    outside `root`, ignored paths and paths that no longer exist yield nothing.
+    """
+    root = Path(root).expanduser().absolute()
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[Path] = set()
+    rules_in: dict[Path, list[_IgnoreRules]] = {}
+
+    def rules_for(folder: Path) -> list[_IgnoreRules]:
+        """The rules in effect for entries of `folder` (its own ignore files included)."""
+        if folder not in rules_in:
+            inherited = [] if folder == root else rules_for(folder.parent)
+            rules_in[folder] = inherited + _IgnoreRules.load(folder)
+        return rules_in[folder]
+
+    for given in sorted({Path(p).expanduser().absolute() for p in paths}):
+        if given == root:
+            if root.is_dir():
+                yield from _walk_dir(root, root, [], include, exclude, max_file_bytes, seen_dirs, seen_files)
+            elif root.exists():
+                yield from _check_file(root, max_file_bytes, seen_files)
+            continue
+        try:
+            parts = given.relative_to(root).parts
+        except ValueError:
+            continue
+        if any(part.startswith(".") for part in parts):
+            continue
+        folder, visible = root, True
+        for part in parts[:-1]:  # every folder on the way must be one that walk() enters
+            if part in JUNK_DIRS or _ignored(folder / part, True, rules_for(folder)):
+                visible = False
+                break
+            folder = folder / part
+        if not visible:
+            continue
+        try:
+            is_dir = given.is_dir()
+        except OSError:
+            is_dir = False
+        if not is_dir and not os.path.lexists(given):
+            continue
+        if _ignored(given, is_dir, rules_for(folder)):
+            continue
+        if is_dir:
+            if given.name not in JUNK_DIRS:
+                yield from _walk_dir(
+                    given, root, rules_for(folder), include, exclude, max_file_bytes, seen_dirs, seen_files
+                )
+            continue
+        rel = given.relative_to(root).as_posix()
+        if include and not _matches(rel, include):
+            continue
+        if exclude and _matches(rel, exclude):
+            continue
+        yield from _check_file(given, max_file_bytes, seen_files)

@@ -443,6 +443,27 @@ class Database:
                     )
         return found
 
+    def file_by_id(self, file_id: int) -> FileRecord | None:
+        """One indexed file by its id (the search page opens files by id, never by a path it was sent)."""
+        with self.lock:
+            r = self.conn.execute(
+                "SELECT id, path, size, mtime_ns, content_hash, kind, title FROM files WHERE id = ?", [int(file_id)]
+            ).fetchone()
+        return FileRecord(r[1], r[2], r[3], r[4], r[5], r[6], r[0]) if r else None
+
+    def file_chunks(self, file_id: int) -> list[ChunkRecord]:
+        """A file's chunks (without vectors) in reading order."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT c.id, f.path, c.ordinal, c.start_line, c.end_line, c.page, c.heading, c.text, c.text_hash "
+                "FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.file_id = ? ORDER BY c.ordinal",
+                [int(file_id)],
+            ).fetchall()
+        return [
+            ChunkRecord(r[2], r[3], r[4], r[6], r[7], r[8], page=r[5], id=r[0], file_id=int(file_id), path=r[1])
+            for r in rows
+        ]
+
     def chunk_paths(self, ids: Sequence[int]) -> dict[int, str]:
         """The file path (or document id) of each chunk id."""
         found: dict[int, str] = {}
