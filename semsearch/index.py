@@ -197,11 +197,15 @@ class Index:
         mode: str = "dense",
         path_glob: str | None = None,
         min_score: float | None = None,
+        files: bool = False,
     ) -> list[SearchResult]:
-        """The k chunks that best match `text`, best first (ranking lives in semsearch.search)."""
+        """The k chunks that best match `text`, best first (ranking lives in semsearch.search).
+
+        files=True: the k best files, each as its best chunk.
+        """
         from semsearch.search import search
 
-        return search(self, text, k, mode=mode, path_glob=path_glob, min_score=min_score)
+        return search(self, text, k, mode=mode, path_glob=path_glob, min_score=min_score, files=files)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors, with the model's query prefix (e.g. nomic-embed-text's "search_query: ")."""

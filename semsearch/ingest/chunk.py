@@ -56,8 +56,10 @@ def chunk_document(
     Source code in a language tree-sitter knows is cut at definitions (semsearch.ingest.code);
     everything else at headings, paragraphs and sentences.
     """
-    if SYNTAX_AWARE_CODE and doc.kind == "code" and (code_chunks := _code_chunks(doc, count_tokens, max_tokens)) is not None:
-        return code_chunks
+    if SYNTAX_AWARE_CODE and doc.kind == "code":
+        code_chunks = _code_chunks(doc, count_tokens, max_tokens)
+        if code_chunks is not None:
+            return code_chunks
     budget = max(8, max_tokens - SPECIAL_TOKENS - SAFETY_MARGIN)
     paragraphs = [(section, unit) for section in doc.sections for unit in _paragraphs(section)]
     counts = count_tokens([u.text for _, u in paragraphs]) if paragraphs else []

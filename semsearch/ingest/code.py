@@ -40,24 +40,58 @@ DEFINITIONS: dict[str, set[str]] = {
     "tsx": _JS,
     "go": {"function_declaration", "method_declaration", "type_spec", "type_alias"},
     "rust": {
-        "function_item", "struct_item", "enum_item", "trait_item", "impl_item", "mod_item", "macro_definition",
-        "union_item", "type_item", "function_signature_item",
+        "function_item",
+        "struct_item",
+        "enum_item",
+        "trait_item",
+        "impl_item",
+        "mod_item",
+        "macro_definition",
+        "union_item",
+        "type_item",
+        "function_signature_item",
     },  # fmt: skip
     "java": {
-        "class_declaration", "interface_declaration", "enum_declaration", "record_declaration", "method_declaration",
-        "constructor_declaration", "annotation_type_declaration",
+        "class_declaration",
+        "interface_declaration",
+        "enum_declaration",
+        "record_declaration",
+        "method_declaration",
+        "constructor_declaration",
+        "annotation_type_declaration",
     },  # fmt: skip
     "ruby": {"method", "singleton_method", "class", "module", "singleton_class"},
     "c": {"function_definition", "struct_specifier", "union_specifier", "enum_specifier"},
     "cpp": {
-        "function_definition", "struct_specifier", "union_specifier", "enum_specifier", "class_specifier",
-        "namespace_definition", "template_declaration",
+        "function_definition",
+        "struct_specifier",
+        "union_specifier",
+        "enum_specifier",
+        "class_specifier",
+        "namespace_definition",
+        "template_declaration",
     },  # fmt: skip
 }
 # Wrappers whose range (decorators, `export`, Go's `type (...)`) belongs to the definition inside them.
 _WRAPPERS = {"decorated_definition", "export_statement", "type_declaration"}
 # Comments and attributes directly above a definition belong to it.
-_LEADING = {"comment", "line_comment", "block_comment", "attribute_item", "decorator", "annotation", "marker_annotation"}
+_LEADING = {
+    "comment",
+    "line_comment",
+    "block_comment",
+    "attribute_item",
+    "decorator",
+    "annotation",
+    "marker_annotation",
+}
+
+
+# Node types that spell a defined name.
+_NAME_NODES = {
+    "identifier", "type_identifier", "field_identifier", "property_identifier", "constant", "name",
+    "namespace_identifier", "operator_name", "destructor_name", "qualified_identifier", "scoped_type_identifier",
+    "generic_type", "scoped_identifier", "private_property_identifier",
+}  # fmt: skip
 
 
 @dataclass
@@ -82,7 +116,7 @@ def language_for(path: Path | str) -> str | None:
     return LANGUAGES.get(Path(path).suffix.lower())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parser(language: str):
     from tree_sitter_language_pack import get_parser
 
@@ -164,15 +198,15 @@ def _name(node) -> str | None:
         child = node.child_by_field_name(field_name)
         depth = 0
         while child is not None and depth < 6:
-            if child.type in ("identifier", "type_identifier", "field_identifier", "property_identifier", "constant",
-                              "name", "namespace_identifier", "operator_name", "destructor_name", "qualified_identifier",
-                              "scoped_type_identifier", "generic_type", "scoped_identifier", "private_property_identifier"):  # fmt: skip
+            if child.type in _NAME_NODES:
                 text = child.text.decode("utf-8", "replace")
                 if child.type == "generic_type":
                     text = text.split("<", 1)[0]
                 return text
-            child = child.child_by_field_name("declarator") or child.child_by_field_name("name") or (
-                child.named_children[0] if child.named_children else None
+            child = (
+                child.child_by_field_name("declarator")
+                or child.child_by_field_name("name")
+                or (child.named_children[0] if child.named_children else None)
             )
             depth += 1
     if node.type == "template_declaration":
@@ -221,7 +255,15 @@ def _split(node, start: int, end: int, path, kinds, tokens, budget, lines) -> li
     if cursor <= end:
         segments.append(_Segment(cursor, end, path))
     # A long gap (a script's top-level code, a giant table) is cut at line boundaries.
-    return [piece for s in segments for piece in (_cut(s.start, s.end, s.path, s.symbols, tokens, budget, s.is_definition) if tokens(s.start, s.end) > budget else [s])]  # noqa: E501
+    return [
+        piece
+        for s in segments
+        for piece in (
+            _cut(s.start, s.end, s.path, s.symbols, tokens, budget, s.is_definition)
+            if tokens(s.start, s.end) > budget
+            else [s]
+        )
+    ]  # noqa: E501
 
 
 def _names(node, kinds, name: str) -> list[str]:
@@ -256,8 +298,10 @@ def _merge(segments: list[_Segment], tokens, budget: int) -> list[_Segment]:
     for segment in segments:
         if merged:
             last = merged[-1]
-            same_level = last.path[:-1] == segment.path[:-1] or last.path == segment.path[:-1] or (
-                segment.path == last.path[:-1]
+            same_level = (
+                last.path[:-1] == segment.path[:-1]
+                or last.path == segment.path[:-1]
+                or (segment.path == last.path[:-1])
             )
             if same_level and tokens(last.start, segment.end) <= budget and segment.start == last.end + 1:
                 merged[-1] = _Segment(

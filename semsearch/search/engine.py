@@ -1,7 +1,14 @@
-"""One query end to end: candidates from the chosen mode, fused, filtered, turned into results."""
+"""One query end to end: candidates from the chosen mode, fused, re-ranked, filtered, turned into results.
+
+Modes: `dense` (embedding cosine), `keyword` (BM25 over text, identifiers, symbols, paths),
+`hybrid` (a fixed convex fusion of both) and `auto`, the default: the fusion weight follows
+the query's shape (a bare name leans keyword, a question leans dense), then signals from the
+chunks' symbol paths and file paths adjust the order (semsearch.search.signals).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,7 +19,24 @@ from semsearch.search.results import SearchResult
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.index import Index
 
-SEARCH_MODES = ("dense", "keyword", "hybrid")
+SEARCH_MODES = ("auto", "dense", "keyword", "hybrid")
+DEFAULT_MODE = "auto"
+
+
+@dataclass(frozen=True)
+class AutoSettings:
+    """The `auto` ranker's knobs (tuned on the question sets named in semsearch.search.signals)."""
+
+    symbol_dense_weight: float = 0.2  # a bare identifier or error code: keyword carries most
+    text_dense_weight: float = 0.5  # words and questions
+    rerank_depth: int = 100  # fused candidates the signals look at
+    defines: bool = True
+    file_name: bool = True
+    coherence: bool = True
+    secondary: bool = True
+
+
+AUTO = AutoSettings()
 
 
 def search(
@@ -20,11 +44,16 @@ def search(
     text: str,
     k: int = 10,
     *,
-    mode: str = "dense",
+    mode: str = DEFAULT_MODE,
     path_glob: str | None = None,
     min_score: float | None = None,
+    files: bool = False,
+    settings: AutoSettings = AUTO,
 ) -> list[SearchResult]:
-    """The k chunks of `index` that best match `text`, best first."""
+    """The k chunks of `index` that best match `text`, best first.
+
+    files=True: the k best files instead, each as its best chunk (see `group_by_file`).
+    """
     if mode not in SEARCH_MODES:
         raise SemsearchError(f"unknown search mode {mode!r}: choose one of {', '.join(SEARCH_MODES)}")
     if not isinstance(k, int) or k < 1:
@@ -36,18 +65,14 @@ def search(
     if not db.get_meta("model") or db.file_count() == 0:
         return []
     allowed = db.chunk_ids_for_paths(_glob(path_glob)) if path_glob else None
-    depth = k if allowed is None else k * 10
-    if mode == "keyword":
-        ranked = keyword_candidates(index, text, depth, allowed)
-    elif mode == "dense":
-        ranked = dense_candidates(index, text, depth, allowed)
-    else:
-        from semsearch.search.fusion import HYBRID_DEPTH, fuse
-
-        pool = max(HYBRID_DEPTH, depth)
-        ranked = fuse([dense_candidates(index, text, pool, allowed), keyword_candidates(index, text, pool, allowed)])
+    want = k * 5 if files else k
+    depth = want if allowed is None else want * 10
+    ranked = rank(index, text, depth, mode=mode, allowed=allowed, settings=settings)
     if min_score is not None:
         ranked = [(i, s) for i, s in ranked if s >= min_score]
+    if files:
+        paths = db.chunk_paths([i for i, _ in ranked])
+        ranked = _best_per_file(ranked, paths)
     ranked = ranked[:k]
     rows = db.chunks([i for i, _ in ranked])
     return [
@@ -66,9 +91,89 @@ def search(
     ]
 
 
-def dense_candidates(index: Index, text: str, depth: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+def rank(
+    index: Index,
+    text: str,
+    depth: int,
+    *,
+    mode: str = DEFAULT_MODE,
+    allowed: np.ndarray | None = None,
+    query_vector: np.ndarray | None = None,
+    settings: AutoSettings = AUTO,
+) -> list[tuple[int, float]]:
+    """(chunk id, score) for a query, best first: the one ranking every caller (CLI, eval, MCP) shares.
+
+    query_vector: the query's embedding when the caller embedded a batch of queries at once.
+    """
+    if mode == "keyword":
+        return keyword_candidates(index, text, depth, allowed)
+    if mode == "dense":
+        return dense_candidates(index, text, depth, allowed, query_vector)
+    from semsearch.search.fusion import HYBRID_DEPTH, fuse
+
+    pool = max(HYBRID_DEPTH, depth)
+    dense = dense_candidates(index, text, pool, allowed, query_vector)
+    keyword = keyword_candidates(index, text, pool, allowed)
+    if mode == "hybrid":
+        return fuse([dense, keyword])
+    from semsearch.search.query import analyze
+
+    shape = analyze(text)
+    weight = settings.symbol_dense_weight if shape.is_symbol else settings.text_dense_weight
+    fused = fuse([dense, keyword], dense_weight=weight)
+    return rerank(index, fused, shape, settings)
+
+
+def rerank(index: Index, fused: list[tuple[int, float]], shape, settings: AutoSettings) -> list[tuple[int, float]]:
+    """Add the signals' adjustments to the fused scores of the top candidates."""
+    from semsearch.search import signals
+
+    head, tail = fused[: settings.rerank_depth], fused[settings.rerank_depth :]
+    labels = index.db.chunk_labels([i for i, _ in head])
+    candidates = [signals.Candidate(i, s, *labels[i]) for i, s in head if i in labels]
+    bonus = signals.coherence(candidates) if settings.coherence else {}
+    scored = []
+    for c in candidates:
+        score = c.score + bonus.get(c.chunk_id, 0.0)
+        if settings.defines:
+            score += signals.defines_symbol(c, shape)
+        if settings.file_name:
+            score += signals.file_name_match(c, shape)
+        if settings.secondary:
+            score += signals.secondary_penalty(c, shape)
+        scored.append((c.chunk_id, score))
+    scored.sort(key=lambda pair: -pair[1])
+    floor = scored[-1][1] if scored else 0.0
+    return scored + [(i, min(s, floor)) for i, s in tail]
+
+
+def group_by_file(results: list[SearchResult]) -> list[SearchResult]:
+    """One result per file, its best chunk, in the order of the files' best chunks."""
+    seen: set[str] = set()
+    best = []
+    for result in results:
+        if result.path not in seen:
+            seen.add(result.path)
+            best.append(result)
+    return best
+
+
+def _best_per_file(ranked: list[tuple[int, float]], paths: dict[int, str]) -> list[tuple[int, float]]:
+    seen: set[str] = set()
+    best = []
+    for chunk_id, score in ranked:
+        path = paths.get(chunk_id)
+        if path is not None and path not in seen:
+            seen.add(path)
+            best.append((chunk_id, score))
+    return best
+
+
+def dense_candidates(
+    index: Index, text: str, depth: int, allowed: np.ndarray | None, query_vector: np.ndarray | None = None
+) -> list[tuple[int, float]]:
     """(chunk id, cosine), best first; `allowed` restricts to those chunk ids (a path filter)."""
-    query = index.embed_queries([text])[0]
+    query = query_vector if query_vector is not None else index.embed_queries([text])[0]
     if allowed is None:
         return index.dense_ranking(query, depth)
     if len(allowed) == 0:

@@ -19,7 +19,7 @@ def helper():
     return os.getcwd()
 '''
 
-JAVASCRIPT = '''import { x } from "./x.js";
+JAVASCRIPT = """import { x } from "./x.js";
 
 // Registers a user.
 export function registerUser(name) {
@@ -35,9 +35,9 @@ class Store {
 const makeId = () => {
   return x + 1;
 };
-'''
+"""
 
-TYPESCRIPT = '''interface User {
+TYPESCRIPT = """interface User {
   id: number;
 }
 
@@ -48,9 +48,9 @@ export class UserService {
 }
 
 type Id = number;
-'''
+"""
 
-GO = '''package main
+GO = """package main
 
 import "fmt"
 
@@ -69,9 +69,9 @@ func main() {
 	s := &Server{}
 	s.Start()
 }
-'''
+"""
 
-RUST = '''use std::fmt;
+RUST = """use std::fmt;
 
 /// A point.
 #[derive(Debug)]
@@ -92,9 +92,9 @@ impl Point {
 fn main() {
     println!("{:?}", Point::new(1));
 }
-'''
+"""
 
-JAVA = '''package demo;
+JAVA = """package demo;
 
 public class Greeter {
     private final String name;
@@ -107,9 +107,9 @@ public class Greeter {
         return "hi " + name;
     }
 }
-'''
+"""
 
-RUBY = '''module Shop
+RUBY = """module Shop
   class Cart
     def add_item(item)
       @items << item
@@ -120,9 +120,9 @@ RUBY = '''module Shop
     end
   end
 end
-'''
+"""
 
-C = '''#include <stdio.h>
+C = """#include <stdio.h>
 
 struct point {
     int x;
@@ -136,9 +136,9 @@ int main(void) {
     printf("%d", square(2));
     return 0;
 }
-'''
+"""
 
-CPP = '''#include <string>
+CPP = """#include <string>
 
 namespace app {
 
@@ -152,4 +152,4 @@ int add(int a, int b) {
 }
 
 }  // namespace app
-'''
+"""

@@ -16,7 +16,9 @@ def words(texts: list[str]) -> list[int]:
 
 
 def chunks(source: str, language: str, name: str, max_tokens: int = 40) -> list[tuple[int, int, str]]:
-    return [(c.start_line, c.end_line, c.heading) for c in chunk_code(source, language, name, words, max_tokens=max_tokens)]
+    return [
+        (c.start_line, c.end_line, c.heading) for c in chunk_code(source, language, name, words, max_tokens=max_tokens)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -50,8 +52,9 @@ def test_definitions_become_chunks_with_symbol_paths_and_lines(language, name, s
           (10, 10, "a.rs > Point > new"), (11, 12, "a.rs > Point > new"), (14, 15, "a.rs > Point > norm"),
           (16, 17, "a.rs > Point > norm"), (19, 20, "a.rs > main"), (21, 21, "a.rs > main")]),
         ("ruby", "c.rb", samples.RUBY,
-         [(1, 2, "c.rb > Shop > Cart"), (3, 4, "c.rb > Shop > Cart > add_item"), (5, 5, "c.rb > Shop > Cart > add_item"),
-          (7, 9, "c.rb > Shop > Cart > total"), (10, 11, "c.rb > Shop > Cart")]),
+         [(1, 2, "c.rb > Shop > Cart"), (3, 4, "c.rb > Shop > Cart > add_item"),
+          (5, 5, "c.rb > Shop > Cart > add_item"), (7, 9, "c.rb > Shop > Cart > total"),
+          (10, 11, "c.rb > Shop > Cart")]),
     ],
 )  # fmt: skip
 def test_big_definitions_split_at_inner_definitions(language, name, source, expected):
