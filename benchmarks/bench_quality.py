@@ -50,17 +50,20 @@ def _eval_dir() -> Path:
 # -- code ------------------------------------------------------------------------------------------
 
 
-def code_index(name: str, revision: str, syntax: bool):
+def code_index(name: str, repo: dict, syntax: bool):
     """The repository's index (built once), with syntax-aware code chunks or today's paragraph chunks."""
     from semsearch.embed.local import LocalEmbedder
     from semsearch.index import Index
     from semsearch.ingest import chunk
 
-    path = _eval_dir() / f"code-{name}-{revision[:12]}-{'syntax' if syntax else 'paragraphs'}"
+    path = _eval_dir() / f"code-{name}-{repo['revision'][:12]}-{'syntax' if syntax else 'paragraphs'}"
     index = Index(path, embedder=LocalEmbedder())
     chunk.SYNTAX_AWARE_CODE = syntax
+    part = repo.get("index", {})
     try:
-        report = index.add([CODE_REPOS / name])
+        report = index.add(
+            [CODE_REPOS / name / p for p in part.get("paths", ["."])], include=part.get("include", ())
+        )
     finally:
         chunk.SYNTAX_AWARE_CODE = True
     timing = path / "build-seconds.json"
@@ -97,10 +100,9 @@ def code_scores(quick: bool = False) -> dict[str, dict[str, tuple]]:
     for label, syntax, mode in variants:
         totals = {"all": [0.0, 0, 0, 0]}
         for name in present:
-            revision = data["repos"][name]["revision"]
             root = (CODE_REPOS / name).resolve()
             questions = [q for q in data["questions"] if q["repo"] == name][: 6 if quick else None]
-            with code_index(name, revision, syntax) as index:
+            with code_index(name, data["repos"][name], syntax) as index:
                 for q in questions:
                     files = ranked_files(index, root, q["query"], mode)
                     score = file_ndcg(files, q["targets"])
@@ -132,7 +134,9 @@ def index_time_rows() -> list[str]:
     for name, repo in data["repos"].items():
         if not (CODE_REPOS / name).is_dir():
             continue
-        files = [f.path for f in walk([CODE_REPOS / name]) if isinstance(f, FoundFile)]
+        part = repo.get("index", {})
+        roots = [CODE_REPOS / name / p for p in part.get("paths", ["."])]
+        files = [f.path for f in walk(roots, include=part.get("include", ())) if isinstance(f, FoundFile)]
         for syntax in (False, True):
             timing = _eval_dir() / f"code-{name}-{repo['revision'][:12]}-{'syntax' if syntax else 'paragraphs'}"
             built = (

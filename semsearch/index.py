@@ -24,7 +24,7 @@ from semsearch.indexer import (
     DEFAULT_OVERLAP_TOKENS,
     IndexReport,
 )
-from semsearch.search import SEARCH_MODES, SearchResult
+from semsearch.search import DEFAULT_MODE, SEARCH_MODES, SearchResult
 from semsearch.store.db import Database
 from semsearch.store.location import DB_FILE, resolve_index_dir
 from semsearch.store.lock import WriterLock
@@ -194,7 +194,7 @@ class Index:
         text: str,
         k: int = 10,
         *,
-        mode: str = "dense",
+        mode: str = DEFAULT_MODE,
         path_glob: str | None = None,
         min_score: float | None = None,
         files: bool = False,
