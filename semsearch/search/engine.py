@@ -28,7 +28,11 @@ class AutoSettings:
     """The `auto` ranker's knobs (tuned on the question sets named in semsearch.search.signals)."""
 
     symbol_dense_weight: float = 0.2  # a bare identifier or error code: keyword carries most
-    text_dense_weight: float = 0.5  # words and questions
+    # Words and questions: dense weight = text_dense_weight - peak, where peak = (BM25 top 1 - top 10) / top 1.
+    # A query whose keyword evidence singles out a few chunks (rare terms) leans keyword; one whose words
+    # match everywhere leans dense. Chosen on SciFact train and the docs questions (benchmarks/QUALITY.md).
+    text_dense_weight: float = 1.0
+    min_dense_weight: float = 0.3
     rerank_depth: int = 100  # fused candidates the signals look at
     defines: bool = True
     file_name: bool = True
@@ -53,6 +57,8 @@ def search(
     """The k chunks of `index` that best match `text`, best first.
 
     files=True: the k best files instead, each as its best chunk (see `group_by_file`).
+    min_score: a floor on the score; in `auto` mode, on the chunk's cosine similarity (its own
+    scores are relative to the other candidates).
     """
     if mode not in SEARCH_MODES:
         raise SemsearchError(f"unknown search mode {mode!r}: choose one of {', '.join(SEARCH_MODES)}")
@@ -67,8 +73,13 @@ def search(
     allowed = db.chunk_ids_for_paths(_glob(path_glob)) if path_glob else None
     want = k * 5 if files else k
     depth = want if allowed is None else want * 10
-    ranked = rank(index, text, depth, mode=mode, allowed=allowed, settings=settings)
-    if min_score is not None:
+    vector = index.embed_queries([text])[0] if mode != "keyword" else None
+    ranked = rank(index, text, depth, mode=mode, allowed=allowed, query_vector=vector, settings=settings)
+    if min_score is not None and mode == "auto" and ranked:
+        # auto's scores are relative (fused and adjusted); the floor is on meaning: the chunk's cosine.
+        cosines = db.vectors_for([i for i, _ in ranked]) @ vector
+        ranked = [pair for pair, cosine in zip(ranked, cosines, strict=True) if cosine >= min_score]
+    elif min_score is not None:
         ranked = [(i, s) for i, s in ranked if s >= min_score]
     if files:
         paths = db.chunk_paths([i for i, _ in ranked])
@@ -119,9 +130,20 @@ def rank(
     from semsearch.search.query import analyze
 
     shape = analyze(text)
-    weight = settings.symbol_dense_weight if shape.is_symbol else settings.text_dense_weight
+    if shape.is_symbol:
+        weight = settings.symbol_dense_weight
+    else:
+        weight = max(settings.min_dense_weight, settings.text_dense_weight - keyword_peak(keyword))
     fused = fuse([dense, keyword], dense_weight=weight)
     return rerank(index, fused, shape, settings)
+
+
+def keyword_peak(keyword: list[tuple[int, float]], depth: int = 10) -> float:
+    """How far BM25's best candidate stands above its 10th, relative to the best: 0 (flat) to 1."""
+    if not keyword or keyword[0][1] <= 0:
+        return 0.0
+    top, last = keyword[0][1], keyword[min(depth, len(keyword)) - 1][1]
+    return (top - last) / top
 
 
 def rerank(index: Index, fused: list[tuple[int, float]], shape, settings: AutoSettings) -> list[tuple[int, float]]:
@@ -131,7 +153,8 @@ def rerank(index: Index, fused: list[tuple[int, float]], shape, settings: AutoSe
     head, tail = fused[: settings.rerank_depth], fused[settings.rerank_depth :]
     labels = index.db.chunk_labels([i for i, _ in head])
     candidates = [signals.Candidate(i, s, *labels[i]) for i, s in head if i in labels]
-    bonus = signals.coherence(candidates) if settings.coherence else {}
+    # Coherence is for source files (many small definitions); on prose it would favour long overview pages.
+    bonus = signals.coherence([c for c in candidates if c.kind == "code"]) if settings.coherence else {}
     scored = []
     for c in candidates:
         score = c.score + bonus.get(c.chunk_id, 0.0)

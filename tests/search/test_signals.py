@@ -109,3 +109,39 @@ def test_tests_and_vendored_code_step_back_unless_asked_for(index):
 )
 def test_secondary_paths(path, secondary):
     assert is_secondary(path) is secondary
+
+
+class RankingIndex(FakeIndex):
+    """Fixed dense and keyword candidate lists, so the test sees the fusion weight alone."""
+
+    def __init__(self, db, dense, keyword):
+        super().__init__(db)
+        self.dense, self.keyword = dense, keyword
+
+    def embed_queries(self, texts):
+        return np.zeros((len(texts), 4), np.float32)
+
+    def dense_ranking(self, query, depth):
+        return self.dense[:depth]
+
+    def keyword_ranking(self, text, depth):
+        return self.keyword[:depth]
+
+
+def test_query_shape_sets_the_fusion_weight(index):
+    from semsearch.search.engine import keyword_peak, rank
+
+    ids = add(index, "/r/a.md", *[f"a{n}" for n in range(12)], kind="markdown")
+    meaning, name = ids[0], ids[1]
+    dense = [(meaning, 0.9), (name, 0.6), *[(i, 0.5) for i in ids[2:]]]
+    flat = [(name, 10.0), (meaning, 9.55), *[(i, 9.5) for i in ids[2:]]]  # common words: BM25 cannot tell
+    peaked = [(name, 10.0), (meaning, 2.0), *[(i, 1.0) for i in ids[2:]]]  # a rare term: BM25 is sure
+    assert keyword_peak(flat) == pytest.approx(0.05) and keyword_peak(peaked) == pytest.approx(0.9)
+
+    def first(query, keyword, mode="auto"):
+        return rank(RankingIndex(index.db, dense, keyword), query, 5, mode=mode, settings=OFF)[0][0]
+
+    assert first("how are the records loaded", flat) == meaning  # a question with flat keywords leans dense
+    assert first("how are the records loaded", flat, "hybrid") == name  # a fixed 0.4 weight would not
+    assert first("how are the records loaded", peaked) == name  # decisive keyword evidence still counts
+    assert first("load_user", flat) == name  # a bare identifier leans keyword
