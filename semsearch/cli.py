@@ -12,7 +12,7 @@ import click
 
 from semsearch import __version__
 
-SEARCH_DEFAULT_MODE = "auto"  # semsearch.search.DEFAULT_MODE, spelled out so `--help` imports no numpy
+SEARCH_DEFAULT_MODE = "dense"  # semsearch.search.DEFAULT_MODE, spelled out so `--help` imports no numpy
 
 
 def friendly_errors(command):
@@ -425,9 +425,7 @@ def indexes(as_json):
 @cli.command(name="eval")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to score.")
-@click.option(
-    "--mode", type=click.Choice(["auto", "dense", "keyword", "hybrid"]), default=SEARCH_DEFAULT_MODE, show_default=True
-)
+@click.option("--mode", type=click.Choice(["auto", "dense", "keyword", "hybrid"]), default="hybrid", show_default=True)
 @click.option("-k", "k", default=100, show_default=True, help="Documents retrieved per query.")
 @click.option(
     "--index", "index_path", metavar="PATH", help="Where to build/reuse the corpus index (default: cache dir)."

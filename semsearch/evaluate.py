@@ -22,7 +22,7 @@ import numpy as np
 
 from semsearch.errors import SemsearchError
 from semsearch.index import Index
-from semsearch.search import DEFAULT_MODE, rank
+from semsearch.search import rank
 
 Run = dict[str, dict[str, float]]  # query id -> doc id -> score
 Qrels = dict[str, dict[str, int]]  # query id -> doc id -> relevance
@@ -188,7 +188,7 @@ def evaluate(
     path: str | Path,
     *,
     split: str = "test",
-    mode: str = DEFAULT_MODE,
+    mode: str = "hybrid",
     k: int = 100,
     index_path: str | Path | None = None,
     model: str = "all-minilm",

@@ -1,7 +1,7 @@
 """One query end to end: candidates from the chosen mode, fused, re-ranked, filtered, turned into results.
 
 Modes: `dense` (embedding cosine), `keyword` (BM25 over text, identifiers, symbols, paths),
-`hybrid` (a fixed convex fusion of both) and `auto`, the default: the fusion weight follows
+`hybrid` (a fixed convex fusion of both) and `auto`: the fusion weight follows
 the query's shape (a bare name leans keyword, a question leans dense), then signals from the
 chunks' symbol paths and file paths adjust the order (semsearch.search.signals).
 """
@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from semsearch.index import Index
 
 SEARCH_MODES = ("auto", "dense", "keyword", "hybrid")
-DEFAULT_MODE = "auto"
+# auto becomes the default once it is measured not to lose to dense on any question set (benchmarks/QUALITY.md).
+DEFAULT_MODE = "dense"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class AutoSettings:
     # match everywhere leans dense. Chosen on SciFact train and the docs questions (benchmarks/QUALITY.md).
     text_dense_weight: float = 1.0
     min_dense_weight: float = 0.3
+    # Questions over source code: BM25 over identifiers, symbols and paths is strong there, so the weight is
+    # fixed, applied when most of the dense top 10 are code chunks (None: treat code like prose).
+    code_text_dense_weight: float | None = 0.4
     rerank_depth: int = 100  # fused candidates the signals look at
     defines: bool = True
     file_name: bool = True
@@ -132,10 +136,17 @@ def rank(
     shape = analyze(text)
     if shape.is_symbol:
         weight = settings.symbol_dense_weight
+    elif settings.code_text_dense_weight is not None and _mostly_code(index, dense[:10]):
+        weight = settings.code_text_dense_weight
     else:
         weight = max(settings.min_dense_weight, settings.text_dense_weight - keyword_peak(keyword))
     fused = fuse([dense, keyword], dense_weight=weight)
     return rerank(index, fused, shape, settings)
+
+
+def _mostly_code(index: Index, top: list[tuple[int, float]]) -> bool:
+    labels = index.db.chunk_labels([i for i, _ in top])
+    return sum(kind == "code" for _, _, kind in labels.values()) * 2 > len(top)
 
 
 def keyword_peak(keyword: list[tuple[int, float]], depth: int = 10) -> float:

@@ -63,10 +63,22 @@ def file_name_match(candidate: Candidate, query: QueryShape) -> float:
     wanted = {name.lower() for name in query.identifiers}
     if stem in wanted:
         return FILE_NAME_BOOST
-    parts = set(split_identifier(PurePath(candidate.path).stem)) - {"mod", "lib", "index", "init", "main"}
-    if query.is_symbol and parts and parts <= query.name_parts:
-        return FILE_NAME_BOOST / 2
-    return 0.0
+    raw = PurePath(candidate.path).stem
+    parts = set(split_identifier(raw) or [raw.strip("_").lower()]) - _GENERIC_STEMS
+    if not parts:
+        return 0.0
+    if query.is_symbol:
+        return FILE_NAME_BOOST / 2 if parts <= query.name_parts else 0.0
+    # A question naming the file's subject: "where is the zsh completion script made" -> zsh_completions.go
+    words = {_singular(w) for w in query.words}
+    return FILE_NAME_BOOST / 2 if {_singular(p) for p in parts} <= words else 0.0
+
+
+_GENERIC_STEMS = {"mod", "lib", "index", "init", "main", "util", "utils", "__init__", "core", "common", "base"}
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def is_secondary(path: str) -> bool:

@@ -52,12 +52,12 @@ def index(tree, tmp_path_factory):
         yield idx
 
 
-def test_auto_is_the_default_everywhere():
-    assert DEFAULT_MODE == SEARCH_DEFAULT_MODE == "auto" and set(SEARCH_MODES) == {"auto", "dense", "keyword", "hybrid"}
+def test_the_cli_and_the_api_share_one_default_mode():
+    assert DEFAULT_MODE == SEARCH_DEFAULT_MODE and set(SEARCH_MODES) == {"auto", "dense", "keyword", "hybrid"}
 
 
 def test_a_symbol_query_finds_its_definition_first(index, tree):
-    best = index.search("add_api_route", k=3)[0]
+    best = index.search("add_api_route", k=3, mode="auto")[0]
     assert (best.path, best.heading) == (str(tree / "src/routing.py"), "routing.py > APIRouter")
     assert (best.start_line, best.end_line) == (1, 5)
 
@@ -67,7 +67,7 @@ def test_files_gives_one_result_per_file_in_order_of_their_best_chunk(index, tre
     files = index.search("add_api_route", k=20, mode="keyword", files=True)
     assert [r.path for r in files] == [r.path for r in group_by_file(chunks)]
     assert len({r.path for r in files}) == len(files) == 4  # the guide says "add a route": the parts match
-    assert index.search("add_api_route", k=1, files=True)[0].path == str(tree / "src/routing.py")
+    assert index.search("add_api_route", k=1, mode="auto", files=True)[0].path == str(tree / "src/routing.py")
 
 
 def test_unknown_mode_is_one_line(index):
@@ -78,14 +78,13 @@ def test_unknown_mode_is_one_line(index):
 def test_cli_query_files_prints_a_line_per_file(index, tree, monkeypatch):
     monkeypatch.setenv("SEMSEARCH_EMBEDDER", "local")
     monkeypatch.chdir(tree)
-    result = CliRunner().invoke(cli, ["query", "add_api_route", "--files", "-k", "2", "--index", str(index.path)])
+    command = ["query", "add_api_route", "--mode", "auto", "--files", "-k", "2", "--index", str(index.path)]
+    result = CliRunner().invoke(cli, command)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert len(lines) == 2 and lines[0].startswith("src/routing.py:1-5  ")
     assert float(lines[0].split()[-1]) > 0
-    result = CliRunner().invoke(
-        cli, ["query", "add_api_route", "--files", "--json", "-k", "2", "--index", str(index.path)]
-    )
+    result = CliRunner().invoke(cli, [*command, "--json"])
     assert result.exit_code == 0, result.output
     first = json.loads(result.stdout.splitlines()[0])
     assert (first["rank"], first["path"], first["start_line"], first["end_line"]) == (1, "src/routing.py", 1, 5)
