@@ -145,3 +145,20 @@ def test_query_shape_sets_the_fusion_weight(index):
     assert first("how are the records loaded", flat, "hybrid") == name  # a fixed 0.4 weight would not
     assert first("how are the records loaded", peaked) == name  # decisive keyword evidence still counts
     assert first("load_user", flat) == name  # a bare identifier leans keyword
+
+
+def test_questions_over_source_code_use_the_code_weight(index):
+    from semsearch.search.engine import rank
+
+    ids = add(index, "/r/a.py", *[f"a.py > f{n}" for n in range(12)])
+    meaning, name = ids[0], ids[1]
+    dense = [(meaning, 0.9), (name, 0.6), *[(i, 0.5) for i in ids[2:]]]
+    keyword = [(name, 10.0), (meaning, 9.55), *[(i, 9.5) for i in ids[2:]]]
+
+    def first(settings):
+        return rank(
+            RankingIndex(index.db, dense, keyword), "how are records loaded", 5, mode="auto", settings=settings
+        )[0][0]
+
+    assert first(OFF) == name  # code: weight 0.4, the identifiers and symbols BM25 sees count
+    assert first(replace(OFF, code_text_dense_weight=None)) == meaning  # treated as prose: leans dense
