@@ -89,3 +89,11 @@ def test_cli_query_files_prints_a_line_per_file(index, tree, monkeypatch):
     first = json.loads(result.stdout.splitlines()[0])
     assert (first["rank"], first["path"], first["start_line"], first["end_line"]) == (1, "src/routing.py", 1, 5)
     assert set(first) == {"rank", "path", "start_line", "end_line", "score", "heading"}
+
+
+def test_min_score_in_auto_is_a_floor_on_cosine_similarity(index):
+    hits = index.search("add_api_route", k=5, mode="auto")
+    assert hits and hits[0].score > 0.5  # fused, relative scores
+    assert index.search("add_api_route", k=5, mode="auto", min_score=0.99) == []
+    kept = index.search("add_api_route", k=5, mode="auto", min_score=-1.0)
+    assert [h.chunk_id for h in kept] == [h.chunk_id for h in hits]
