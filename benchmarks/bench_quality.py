@@ -1,15 +1,25 @@
-"""Retrieval quality: SciFact (BEIR) nDCG@10 / Recall@100 per mode, and hit@1/hit@3 on real docs.
+"""Retrieval quality per mode, in one table: code questions (file-level nDCG@10), the docs folders
+(hit@1 / hit@3) and SciFact (BEIR) test nDCG@10.
 
-    python benchmarks/bench_quality.py [--scifact] [--docs] [--quick]
+    python benchmarks/bench_quality.py [--code] [--docs] [--scifact] [--quick] [--index-time]
 
-Indexes are built once in the cache dir and reused. Parameters were tuned on SciFact
-*train* queries only; test numbers are reported, never tuned on.
+Every evaluation index is built once in the cache dir ($SEMSEARCH_CACHE_DIR/eval, else the user
+cache) and reused, so re-running after a ranking change costs only the queries.
+
+Code questions (benchmarks/code_questions.json) are asked of public repositories at pinned
+revisions, read from $SEMSEARCH_CODEREPOS/<name> (default /work/coderepos): this benchmark
+fetches nothing. Check a repository out with
+`git clone URL NAME && git -C NAME checkout REVISION`; a missing one is skipped with a message.
+"today" rows use the paragraph chunker for code (semsearch before syntax-aware chunks).
+
+Tuning used only the code and docs questions and SciFact *train*; SciFact test is reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -22,29 +32,184 @@ from common import SHARED  # noqa: E402
 SCIFACT = SHARED / "eval" / "scifact"
 DOCS = SHARED / "eval" / "docs-corpus"
 QUESTIONS = Path(__file__).with_name("docs_questions.json")
-MODES = ("dense", "keyword", "hybrid")
-PUBLISHED = {"dense": "0.645 (all-MiniLM-L6-v2, MTEB)", "keyword": "0.665 (BM25, BEIR)", "hybrid": "-"}
+CODE_QUESTIONS = Path(__file__).with_name("code_questions.json")
+CODE_REPOS = Path(os.environ.get("SEMSEARCH_CODEREPOS", "/work/coderepos"))
+MODES = ("dense", "keyword", "hybrid", "auto")
 
 
-def scifact_table() -> str:
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _eval_dir() -> Path:
+    from semsearch.embed.local import cache_dir
+
+    return cache_dir() / "eval"
+
+
+# -- code ------------------------------------------------------------------------------------------
+
+
+def code_index(name: str, repo: dict, syntax: bool):
+    """The repository's index (built once), with syntax-aware code chunks or today's paragraph chunks."""
+    from semsearch.embed.local import LocalEmbedder
+    from semsearch.index import Index
+    from semsearch.ingest import chunk
+
+    path = _eval_dir() / f"code-{name}-{repo['revision'][:12]}-{'syntax' if syntax else 'paragraphs'}"
+    index = Index(path, embedder=LocalEmbedder())
+    chunk.SYNTAX_AWARE_CODE = syntax
+    part = repo.get("index", {})
+    try:
+        report = index.add([CODE_REPOS / name / p for p in part.get("paths", ["."])], include=part.get("include", ()))
+    finally:
+        chunk.SYNTAX_AWARE_CODE = True
+    timing = path / "build-seconds.json"
+    if report.new:
+        timing.write_text(json.dumps({"seconds": report.seconds, "chunks": index.db.chunk_count()}))
+        _log(f"  {name} ({'syntax' if syntax else 'paragraphs'}): {report.summary()}")
+    return index
+
+
+def file_ndcg(files: list[str], targets: list[str], k: int = 10) -> float:
+    """nDCG@k of a file ranking with binary relevance."""
+    dcg = sum(1 / math.log2(rank + 2) for rank, f in enumerate(files[:k]) if f in targets)
+    ideal = sum(1 / math.log2(rank + 2) for rank in range(min(k, len(targets))))
+    return dcg / ideal if ideal else 0.0
+
+
+def ranked_files(index, root: Path, question: str, mode: str, k: int = 10) -> list[str]:
+    hits = index.search(question, k=k, mode=mode, files=True)
+    return [Path(h.path).relative_to(root).as_posix() for h in hits]
+
+
+def code_scores(quick: bool = False) -> dict[str, dict[str, tuple]]:
+    """{row: {repo or 'all': (nDCG@10, symbol questions with the defining file first, symbol questions)}}."""
+    data = json.loads(CODE_QUESTIONS.read_text())
+    rows: dict[str, dict[str, tuple]] = {}
+    present = [name for name in data["repos"] if (CODE_REPOS / name).is_dir()]
+    for name in data["repos"]:
+        if name not in present:
+            _log(f"  code: {CODE_REPOS / name} not found, skipping {name} (check out {data['repos'][name]['url']} "
+                 f"at {data['repos'][name]['revision']}; set SEMSEARCH_CODEREPOS)")  # fmt: skip
+    if not present:
+        return rows
+    variants = [("dense, today's chunks", False, "dense")] + [(mode, True, mode) for mode in MODES]
+    for label, syntax, mode in variants:
+        totals = {"all": [0.0, 0, 0, 0]}
+        for name in present:
+            root = (CODE_REPOS / name).resolve()
+            questions = [q for q in data["questions"] if q["repo"] == name][: 6 if quick else None]
+            with code_index(name, data["repos"][name], syntax) as index:
+                for q in questions:
+                    files = ranked_files(index, root, q["query"], mode)
+                    score = file_ndcg(files, q["targets"])
+                    first = q["kind"] == "symbol" and files[:1] == q["targets"][:1]
+                    for key in ("all", name):
+                        t = totals.setdefault(key, [0.0, 0, 0, 0])
+                        t[0] += score
+                        t[1] += 1
+                        t[2] += first
+                        t[3] += q["kind"] == "symbol"
+        rows[label] = {key: (t[0] / t[1], t[2], t[3]) for key, t in totals.items() if t[1]}
+    return rows
+
+
+def index_time_rows() -> list[str]:
+    """Index time of the code trees with both chunkers (recorded when the cached indexes were built),
+    and extract+chunk time alone (the part the chunker adds), measured now."""
+    from semsearch.embed.local import LocalEmbedder
+    from semsearch.ingest import chunk
+    from semsearch.ingest.extract import extract
+    from semsearch.ingest.walk import FoundFile, walk
+
+    data = json.loads(CODE_QUESTIONS.read_text())
+    embedder = LocalEmbedder()
+    lines = [
+        "| code tree | chunker | chunks | tokens to embed | index s (at build; load varies) "
+        "| extract+chunk s (median of 3) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, repo in data["repos"].items():
+        if not (CODE_REPOS / name).is_dir():
+            continue
+        part = repo.get("index", {})
+        roots = [CODE_REPOS / name / p for p in part.get("paths", ["."])]
+        files = [f.path for f in walk(roots, include=part.get("include", ())) if isinstance(f, FoundFile)]
+        for syntax in (False, True):
+            timing = _eval_dir() / f"code-{name}-{repo['revision'][:12]}-{'syntax' if syntax else 'paragraphs'}"
+            built = (
+                json.loads((timing / "build-seconds.json").read_text())
+                if (timing / "build-seconds.json").exists()
+                else {}
+            )
+            chunk.SYNTAX_AWARE_CODE = syntax
+            runs = []
+            texts: list[str] = []
+            try:
+                for _ in range(3):
+                    texts = []
+                    started = time.perf_counter()
+                    for path in files:
+                        try:
+                            pieces = chunk.chunk_document(extract(path), embedder.count_tokens, max_tokens=200)
+                        except Exception:  # noqa: S112 - a file the indexer would skip too
+                            continue
+                        texts += [f"{c.heading}\n\n{c.text}" if c.heading else c.text for c in pieces]
+                    runs.append(time.perf_counter() - started)
+            finally:
+                chunk.SYNTAX_AWARE_CODE = True
+            lines.append(
+                f"| {name} | {'syntax' if syntax else 'paragraphs (today)'} | {len(texts)} | "
+                f"{sum(embedder.count_tokens(texts))} | {built.get('seconds', float('nan')):.0f} | "
+                f"{sorted(runs)[1]:.2f} |"
+            )
+    return lines
+
+
+# -- docs ------------------------------------------------------------------------------------------
+
+
+def docs_scores(quick: bool = False) -> dict[str, dict[str, tuple[int, int, int]]]:
+    """{mode: {folder: (hit@1, hit@3, questions)}}."""
+    from semsearch.embed.local import LocalEmbedder
+    from semsearch.index import Index
+
+    questions = json.loads(QUESTIONS.read_text())
+    scores: dict[str, dict[str, tuple[int, int, int]]] = {mode: {} for mode in MODES}
+    for folder, items in questions.items():
+        root = DOCS / folder
+        if not root.is_dir():
+            _log(f"  docs: {root} not found, skipping {folder}")
+            continue
+        with Index(_eval_dir() / f"docs-{folder}", embedder=LocalEmbedder()) as index:
+            started = time.perf_counter()
+            report = index.add([root])
+            _log(f"  {folder}: {report.summary()} ({time.perf_counter() - started:.0f} s)")
+            asked = list(items.items())[: 5 if quick else None]
+            for mode in MODES:
+                hit1 = hit3 = 0
+                for question, targets in asked:
+                    files = ranked_files(index, root, question, mode, k=3)
+                    hit1 += files[:1] != [] and files[0] in targets
+                    hit3 += any(f in targets for f in files[:3])
+                scores[mode][folder] = (hit1, hit3, len(asked))
+    return scores
+
+
+# -- SciFact ---------------------------------------------------------------------------------------
+
+
+def scifact_scores(splits=("train", "test")) -> dict[str, dict[str, float]]:
     from semsearch.evaluate import evaluate
 
-    lines = ["| mode | train nDCG@10 | test nDCG@10 | test Recall@100 | test MRR@10 | published test nDCG@10 |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    scores: dict[str, dict[str, float]] = {}
     for mode in MODES:
-        train = evaluate(SCIFACT, split="train", mode=mode, embedder="local")
-        test = evaluate(SCIFACT, split="test", mode=mode, embedder="local")
-        lines.append(
-            f"| {mode} | {train.ndcg_at_10:.4f} | {test.ndcg_at_10:.4f} | {test.recall_at_100:.4f} | "
-            f"{test.mrr_at_10:.4f} | {PUBLISHED[mode]} |"
-        )
-        print(f"  {mode}: indexing {test.index_seconds:.0f} s (0 = reused), search {test.search_seconds:.1f} s",
-              file=sys.stderr)  # fmt: skip
-    lines.append("")
-    lines.append(
-        f"Without chunking (each abstract cut at 256 tokens, as MTEB does): {unchunked_dense():.4f} test nDCG@10"
-    )
-    return "\n".join(lines)
+        for split in splits:
+            result = evaluate(SCIFACT, split=split, mode=mode, embedder="local")
+            scores.setdefault(mode, {})[split] = result.ndcg_at_10
+            _log(f"  scifact {split} {mode}: {result.ndcg_at_10:.4f} (index {result.index_seconds:.0f} s, 0 = reused)")
+    return scores
 
 
 def unchunked_dense() -> float:
@@ -71,44 +236,53 @@ def unchunked_dense() -> float:
     return ndcg_at(run, dataset.qrels)
 
 
-def docs_table(quick: bool = False) -> str:
-    from semsearch.embed.local import LocalEmbedder, cache_dir
-    from semsearch.index import Index
-
-    questions = json.loads(QUESTIONS.read_text())
-    lines = ["| folder | mode | hit@1 | hit@3 |", "|---|---|---|---|"]
-    for folder, items in questions.items():
-        root = DOCS / folder
-        with Index(cache_dir() / "eval" / f"docs-{folder}", embedder=LocalEmbedder()) as index:
-            started = time.perf_counter()
-            report = index.add([root])
-            print(f"  {folder}: {report.summary()} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-            for mode in MODES:
-                hit1 = hit3 = 0
-                for question, targets in list(items.items())[: 5 if quick else None]:
-                    files: list[str] = []
-                    for hit in index.search(question, k=30, mode=mode):
-                        rel = Path(hit.path).relative_to(root).as_posix()
-                        if rel not in files:
-                            files.append(rel)
-                    hit1 += files[:1] != [] and files[0] in targets
-                    hit3 += any(f in targets for f in files[:3])
-                total = min(len(items), 5) if quick else len(items)
-                lines.append(f"| {folder} | {mode} | {hit1}/{total} | {hit3}/{total} |")
+def table(code: dict, docs: dict, scifact: dict) -> str:
+    head = ["mode"]
+    repos = sorted({key for row in code.values() for key in row if key != "all"})
+    if code:
+        head += ["code nDCG@10", *[f"{r} nDCG@10" for r in repos], "symbol: defining file first"]
+    folders = sorted({f for row in docs.values() for f in row})
+    head += [f"{f} hit@1 / hit@3" for f in folders]
+    if scifact:
+        head += ["SciFact train nDCG@10", "SciFact test nDCG@10"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    labels = list(code) if code else list(MODES)
+    for label in labels:
+        mode = label if label in MODES else None
+        cells = [label]
+        if code:
+            row = code.get(label, {})
+            all_ = row.get("all")
+            cells.append(f"{all_[0]:.3f}" if all_ else "-")
+            cells += [f"{row[r][0]:.3f}" if r in row else "-" for r in repos]
+            cells.append(f"{all_[1]}/{all_[2]}" if all_ else "-")
+        for f in folders:
+            hit = docs.get(mode, {}).get(f) if mode else None
+            cells.append(f"{hit[0]}/{hit[2]} / {hit[1]}/{hit[2]}" if hit else "-")
+        if scifact:
+            s = scifact.get(mode, {}) if mode else {}
+            cells += [f"{s['train']:.4f}" if "train" in s else "-", f"{s['test']:.4f}" if "test" in s else "-"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scifact", action="store_true")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--code", action="store_true")
     parser.add_argument("--docs", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="docs: only 5 questions per folder")
+    parser.add_argument("--scifact", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="only the first few questions of each set")
+    parser.add_argument("--index-time", action="store_true", help="code trees: index and chunking time per chunker")
+    parser.add_argument("--unchunked", action="store_true", help="SciFact dense without chunking, as MTEB scores it")
     args = parser.parse_args()
-    if not (args.scifact or args.docs):
-        args.scifact = args.docs = True
-    if args.scifact:
-        print("## SciFact (BEIR), all-minilm\n")
-        print(scifact_table() + "\n", flush=True)
-    if args.docs:
-        print("## Documentation folders: own questions (benchmarks/docs_questions.json), file-level hits\n")
-        print(docs_table(args.quick), flush=True)
+    if not (args.code or args.docs or args.scifact or args.index_time):
+        args.code = args.docs = args.scifact = args.index_time = True
+    print(f"Code repositories from {CODE_REPOS} (SEMSEARCH_CODEREPOS); indexes cached in {_eval_dir()}\n", flush=True)
+    code = code_scores(args.quick) if args.code else {}
+    docs = docs_scores(args.quick) if args.docs else {}
+    scifact = scifact_scores() if args.scifact else {}
+    print(table(code, docs, scifact) + "\n", flush=True)
+    if args.index_time:
+        print("\n".join(index_time_rows()), flush=True)
+    if args.unchunked:
+        print(f"SciFact test dense without chunking: {unchunked_dense():.4f} nDCG@10")

@@ -12,6 +12,8 @@ import click
 
 from semsearch import __version__
 
+SEARCH_DEFAULT_MODE = "dense"  # semsearch.search.DEFAULT_MODE, spelled out so `--help` imports no numpy
+
 
 def friendly_errors(command):
     """Turn any failure into one line on stderr and a non-zero exit status, never a traceback.
@@ -397,13 +399,20 @@ def result_record(rank: int, hit) -> dict:
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
 @click.option("--path", "path_glob", metavar="GLOB", help="Only results from files matching GLOB (e.g. 'docs/*.md').")
 @click.option("--min-score", type=float, default=None, help="Drop results scoring below this.")
-@click.option("--mode", type=click.Choice(["dense", "keyword", "hybrid"]), default="dense", show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "dense", "keyword", "hybrid"]),
+    default=SEARCH_DEFAULT_MODE,
+    show_default=True,
+    help="auto: keyword-leaning for names and error codes, meaning-leaning for questions, then code-aware signals.",
+)
 @click.option(
     "--queries", "queries_file", type=click.File("r"), help="Answer many queries (lines, or JSONL with id/text)."
 )
+@click.option("--files", "by_file", is_flag=True, help="One line per file: its best chunk's lines and score.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines output, one result per line.")
 @friendly_errors
-def query(text, index_name, model, embedder_spec, k, path_glob, min_score, mode, queries_file, as_json):
+def query(text, index_name, model, embedder_spec, k, path_glob, min_score, mode, queries_file, by_file, as_json):
     """Search the index for TEXT by meaning."""
     from semsearch.errors import SemsearchError
 
@@ -416,10 +425,30 @@ def query(text, index_name, model, embedder_spec, k, path_glob, min_score, mode,
     with open_index(index_name, model, embedder_spec, create=False) as idx:
         if mode != "keyword":
             announce(idx)
+        options = {"mode": mode, "path_glob": path_glob, "min_score": min_score, "files": by_file}
         if queries_file is not None:
-            answer_queries(idx, queries_file, k, mode=mode, path_glob=path_glob, min_score=min_score)
+            answer_queries(idx, queries_file, k, **options)
+        elif by_file:
+            print_files(idx.search(text, k, **options), as_json)
         else:
-            print_hits(idx.search(text, k, mode=mode, path_glob=path_glob, min_score=min_score), as_json)
+            print_hits(idx.search(text, k, **options), as_json)
+
+
+def print_files(hits, as_json: bool) -> None:
+    """One line per file: path:first-last  score (JSON Lines with --json)."""
+    import json
+
+    if as_json:
+        for rank, hit in enumerate(hits, start=1):
+            record = result_record(rank, hit)
+            click.echo(json.dumps({key: record[key] for key in ("rank", "path", "start_line", "end_line", "score",
+                                                                 "heading")}))  # fmt: skip
+        return
+    if not hits:
+        click.echo("No results.", err=True)
+    for hit in hits:
+        location = display_path(hit.path) + hit.location[len(hit.path) :]
+        click.echo(f"{location}  {hit.score:.3f}")
 
 
 def answer_queries(idx, queries_file, k: int, **options) -> None:
@@ -584,7 +613,7 @@ def ui(index_name, model, embedder_spec, host, port, open_browser, threads):
 @cli.command(name="eval")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False))
 @click.option("--split", default="test", show_default=True, help="Which qrels/<split>.tsv to score.")
-@click.option("--mode", type=click.Choice(["dense", "keyword", "hybrid"]), default="hybrid", show_default=True)
+@click.option("--mode", type=click.Choice(["auto", "dense", "keyword", "hybrid"]), default="hybrid", show_default=True)
 @click.option(
     "-k", "k", type=click.IntRange(min=1), default=100, show_default=True, help="Documents retrieved per query."
 )

@@ -22,7 +22,7 @@ import numpy as np
 
 from semsearch.errors import SemsearchError
 from semsearch.index import Index
-from semsearch.search.fusion import fuse
+from semsearch.search import rank
 
 Run = dict[str, dict[str, float]]  # query id -> doc id -> score
 Qrels = dict[str, dict[str, int]]  # query id -> doc id -> relevance
@@ -188,18 +188,14 @@ def build_index(
 
 
 def doc_rankings(index: Index, queries: dict[str, str], mode: str, depth: int = 100) -> Run:
-    """Document scores per query: each document scores as its best chunk."""
+    """Document scores per query: each document scores as its best chunk, ranked as `Index.search` ranks."""
     run: Run = {}
     ids = list(queries)
-    if mode in ("dense", "hybrid"):
-        vectors = index.embed_queries([queries[q] for q in ids])
+    vectors = index.embed_queries([queries[q] for q in ids]) if mode != "keyword" else None
     for n, qid in enumerate(ids):
-        rankings = []
-        if mode in ("dense", "hybrid"):
-            rankings.append(_to_docs(index, index.dense_ranking(vectors[n], depth * 3), depth))
-        if mode in ("keyword", "hybrid"):
-            rankings.append(_to_docs(index, index.keyword_ranking(queries[qid], depth * 3), depth))
-        run[qid] = dict(fuse(rankings)) if mode == "hybrid" else dict(rankings[0])
+        vector = vectors[n] if vectors is not None else None
+        ranking = rank(index, queries[qid], depth * 3, mode=mode, query_vector=vector)
+        run[qid] = dict(_to_docs(index, ranking, depth))
     return run
 
 

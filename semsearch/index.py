@@ -26,7 +26,7 @@ from semsearch.indexer import (
     DEFAULT_OVERLAP_TOKENS,
     IndexReport,
 )
-from semsearch.search import SEARCH_MODES, SearchResult
+from semsearch.search import DEFAULT_MODE, SEARCH_MODES, SearchResult
 from semsearch.store.db import Database
 from semsearch.store.location import DB_FILE, resolve_index_dir
 from semsearch.store.lock import WriterLock
@@ -306,14 +306,18 @@ class Index:
         text: str,
         k: int = 10,
         *,
-        mode: str = "dense",
+        mode: str = DEFAULT_MODE,
         path_glob: str | None = None,
         min_score: float | None = None,
+        files: bool = False,
     ) -> list[SearchResult]:
-        """The k chunks that best match `text`, best first (ranking lives in semsearch.search)."""
+        """The k chunks that best match `text`, best first (ranking lives in semsearch.search).
+
+        files=True: the k best files, each as its best chunk.
+        """
         from semsearch.search import search
 
-        return search(self, text, k, mode=mode, path_glob=path_glob, min_score=min_score)
+        return search(self, text, k, mode=mode, path_glob=path_glob, min_score=min_score, files=files)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors, with the model's query prefix (e.g. nomic-embed-text's "search_query: ")."""

@@ -19,6 +19,9 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP], included in every count_tokens result
 SAFETY_MARGIN = 4  # joining units can merge or split a token at the seams
 
 CountTokens = Callable[[list[str]], list[int]]
+# Source files are cut at definitions (tree-sitter); False restores the paragraph chunker for them
+# (benchmarks/bench_quality.py measures both).
+SYNTAX_AWARE_CODE = True
 
 
 @dataclass
@@ -48,7 +51,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[]?[A-Z0-9])|\n")
 def chunk_document(
     doc: Document, count_tokens: CountTokens, *, max_tokens: int = 200, overlap_tokens: int = 30
 ) -> list[Chunk]:
-    """Chunks of at most `max_tokens` tokens (special tokens included) covering the document."""
+    """Chunks of at most `max_tokens` tokens (special tokens included) covering the document.
+
+    Source code in a language tree-sitter knows is cut at definitions (semsearch.ingest.code);
+    everything else at headings, paragraphs and sentences.
+    """
+    if SYNTAX_AWARE_CODE and doc.kind == "code":
+        code_chunks = _code_chunks(doc, count_tokens, max_tokens)
+        if code_chunks is not None:
+            return code_chunks
     budget = max(8, max_tokens - SPECIAL_TOKENS - SAFETY_MARGIN)
     paragraphs = [(section, unit) for section in doc.sections for unit in _paragraphs(section)]
     counts = count_tokens([u.text for _, u in paragraphs]) if paragraphs else []
@@ -65,6 +76,25 @@ def chunk_document(
         heading = " > ".join(section.heading_path)
         for text, start, end in _pack(units, budget, overlap_tokens):
             chunks.append(Chunk(text, start, end, heading, section.page, len(chunks)))
+    return _enforce_limit(chunks, count_tokens, max_tokens)
+
+
+def _code_chunks(doc: Document, count_tokens: CountTokens, max_tokens: int) -> list[Chunk] | None:
+    """Definition-shaped chunks, or None for a language without a grammar (today's chunker takes it)."""
+    from semsearch.ingest.code import chunk_code, language_for
+
+    language = language_for(doc.path)
+    if language is None or len(doc.sections) != 1:
+        return None
+    section = doc.sections[0]
+    offset = section.start_line - 1
+    pieces = chunk_code(section.text, language, doc.path.name, count_tokens, max_tokens=max_tokens)
+    lines = section.text.split("\n")
+    chunks = [
+        Chunk("\n".join(lines[p.start_line - 1 : p.end_line]), p.start_line + offset, p.end_line + offset, p.heading,
+              None, n)
+        for n, p in enumerate(pieces)
+    ]  # fmt: skip
     return _enforce_limit(chunks, count_tokens, max_tokens)
 
 

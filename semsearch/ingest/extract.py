@@ -52,7 +52,9 @@ def extract(path: Path) -> Document:
     if not text.strip():
         raise ExtractError(f"{path}: empty file")
     if suffix in MARKDOWN:
-        return _headed(path, "markdown", text, _markdown_headings(text))
+        from semsearch.ingest.markdown import markdown_document
+
+        return markdown_document(path, text)
     if suffix in RST:
         return _headed(path, "rst", text, _rst_headings(text))
     if suffix in HTML:
@@ -139,33 +141,6 @@ def _add_section(sections: list[Section], lines: list[str], start: int, end: int
         end -= 1
     if start <= end:
         sections.append(Section("\n".join(lines[start - 1 : end]), start, end, trail))
-
-
-_ATX = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_FENCE = re.compile(r"^ {0,3}(```|~~~)")
-
-
-def _markdown_headings(text: str) -> list[tuple[int, int, int, str]]:
-    headings = []
-    lines = text.splitlines()
-    fence = None
-    for i, line in enumerate(lines, start=1):
-        if m := _FENCE.match(line):
-            fence = None if fence == m.group(1) else (fence or m.group(1))
-            continue
-        if fence:
-            continue
-        if m := _ATX.match(line):
-            headings.append((i, i, len(m.group(1)), _clean_heading(m.group(2))))
-        elif (
-            i > 1 and re.fullmatch(r" {0,3}(=+|-+)\s*", line) and lines[i - 2].strip() and not _ATX.match(lines[i - 2])
-        ):
-            if (i - 1, i - 1) in {(h[0], h[1]) for h in headings}:
-                continue
-            previous_blank = i < 3 or not lines[i - 3].strip()
-            if previous_blank:
-                headings.append((i - 1, i, 1 if line.strip()[0] == "=" else 2, _clean_heading(lines[i - 2])))
-    return headings
 
 
 def _clean_heading(text: str) -> str:

@@ -6,7 +6,7 @@ query's ranking lives in this package alone.
 
 from __future__ import annotations
 
-from semsearch.search.engine import SEARCH_MODES, search
+from semsearch.search.engine import DEFAULT_MODE, SEARCH_MODES, AutoSettings, group_by_file, rank, search
 from semsearch.search.results import SearchResult
 
-__all__ = ["SEARCH_MODES", "SearchResult", "search"]
+__all__ = ["DEFAULT_MODE", "SEARCH_MODES", "AutoSettings", "SearchResult", "group_by_file", "rank", "search"]

@@ -25,7 +25,7 @@ import numpy as np
 
 from semsearch.errors import DatabaseBusyError, SemsearchError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: keyword index with identifier parts, symbol and path columns, kept by the writer
 HEADING_WEIGHT = 2.0  # BM25 weight of a chunk's heading (or document title) against its text; tuned on SciFact train
 # How long a statement waits for a lock another program holds (semsearch writers queue on the
 # index's writer lock first, so this only meets other tools, checkpoints and WAL recovery).
@@ -73,6 +73,14 @@ class _Connection(sqlite3.Connection):
                     ) from None
                 time.sleep(0.05 * 4**attempt)
         raise AssertionError("unreachable")
+SYMBOLS_WEIGHT = 4.0  # names a code chunk defines; tuned on benchmarks/code_questions.json
+PATH_WEIGHT = 2.0  # the file's name and folders
+# Identifiers stay whole ("add_api_route") and their parts are indexed beside them.
+_FTS_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    heading, text, symbols, path, tokenize="porter unicode61 tokenchars '_'"
+);
+"""
 
 
 @dataclass
@@ -136,6 +144,7 @@ class Database:
         during creation is finished by the next open."""
         with self.lock:
             if self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+                self._migrate()
                 return
             # sqlite-utils imports slowly (it pulls in pandas when present), so only new indexes pay for it.
             import sqlite_utils
@@ -176,21 +185,8 @@ class Database:
             )
             db["chunks"].create_index(["file_id"], if_not_exists=True)
             db["chunks"].create_index(["text_hash"], if_not_exists=True)
-            # Keyword search over heading + text, kept in step with chunks by triggers.
-            self.conn.executescript(
-                """
-                CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-                    heading, text, content='chunks', content_rowid='id', tokenize='porter unicode61'
-                );
-                CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-                    INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.id, new.heading, new.text);
-                END;
-                CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-                    INSERT INTO chunks_fts(chunks_fts, rowid, heading, text)
-                    VALUES ('delete', old.id, old.heading, old.text);
-                END;
-                """
-            )
+            # Keyword search over heading, text (+ identifier parts), symbols and path; written with the chunks.
+            self.conn.executescript(_FTS_SCHEMA)
             db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
             db["meta"].insert_all(
                 [
@@ -200,6 +196,38 @@ class Database:
                 ],
                 ignore=True,  # two processes creating one index at once: the first one's values stay
             )
+
+    def _migrate(self) -> None:
+        """Bring an index of an older schema up to date; the keyword index is rebuilt from the chunk rows."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = int(row[0]) if row else 1
+        if version > SCHEMA_VERSION:
+            raise SemsearchError(f"{self.path}: index schema {version} is newer than this semsearch ({SCHEMA_VERSION})")
+        if version == SCHEMA_VERSION:
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            # One statement at a time: executescript would commit the transaction first.
+            for statement in ("DROP TRIGGER IF EXISTS chunks_ai", "DROP TRIGGER IF EXISTS chunks_ad",
+                              "DROP TABLE IF EXISTS chunks_fts", _FTS_SCHEMA):  # fmt: skip
+                self.conn.execute(statement)
+            rows = self.conn.execute(
+                "SELECT c.id, c.heading, c.text, f.path, f.kind FROM chunks c JOIN files f ON f.id = c.file_id"
+            )
+            while part := rows.fetchmany(1000):
+                self._index_keywords([(i, heading, text, path, kind) for i, heading, text, path, kind in part])
+            self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def _index_keywords(self, rows: Iterable[tuple[int, str, str, str, str | None]]) -> None:
+        """FTS rows for (chunk id, heading, text, file path, file kind)."""
+        self.conn.executemany(
+            "INSERT INTO chunks_fts(rowid, heading, text, symbols, path) VALUES (?, ?, ?, ?, ?)",
+            [keyword_columns(*row) for row in rows],
+        )
 
     # -- meta -------------------------------------------------------------------------------------
 
@@ -300,6 +328,7 @@ class Database:
                     )
                     file_id = cur.lastrowid
                     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+                    keywords = []
                     for chunk, vector in zip(chunks, vectors, strict=True):
                         cur = self.conn.execute(
                             "INSERT INTO chunks(file_id, ordinal, start_line, end_line, page, heading, text, "
@@ -317,6 +346,8 @@ class Database:
                             ],
                         )
                         added.append((cur.lastrowid, vector))
+                        keywords.append((cur.lastrowid, chunk.heading, chunk.text, record.path, record.kind))
+                    self._index_keywords(keywords)
                 self._bump_generation()
                 self.conn.execute("COMMIT")
             except BaseException:
@@ -344,6 +375,8 @@ class Database:
         if row is None:
             return []
         ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE file_id = ?", [row[0]])]
+        for part, marks in _batches(ids):
+            self.conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({marks})", part)
         self.conn.execute("DELETE FROM chunks WHERE file_id = ?", [row[0]])
         self.conn.execute("DELETE FROM files WHERE id = ?", [row[0]])
         return ids
@@ -361,7 +394,7 @@ class Database:
         with self.transaction() as conn:
             conn.execute("DELETE FROM chunks")
             conn.execute("DELETE FROM files")
-            conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+            conn.execute("DELETE FROM chunks_fts")
             # The next add records whichever model it embeds with.
             conn.execute("DELETE FROM meta WHERE key IN ('model', 'dimensions', 'embedder')")
             self._bump_generation()
@@ -477,6 +510,19 @@ class Database:
                 )
         return found
 
+    def chunk_labels(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str | None]]:
+        """(file path, heading, file kind) of each chunk id: what the ranking signals look at."""
+        found: dict[int, tuple[str, str, str | None]] = {}
+        with self.lock:
+            for part, marks in _batches([int(i) for i in ids]):
+                for row in self.conn.execute(
+                    f"SELECT c.id, f.path, c.heading, f.kind FROM chunks c JOIN files f ON f.id = c.file_id "
+                    f"WHERE c.id IN ({marks})",
+                    part,
+                ):
+                    found[row[0]] = (row[1] or "", row[2] or "", row[3])
+        return found
+
     def chunk_ids_for_paths(self, glob: str) -> np.ndarray:
         """Ids of chunks whose file path matches a GLOB pattern (for --path filtering)."""
         with self.lock:
@@ -494,13 +540,14 @@ class Database:
         return np.vstack(out) if out else np.zeros((0, 0), np.float32)
 
     def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """BM25 over chunk heading + text via FTS5; higher score is better."""
+        """BM25 over chunk heading, text, defined symbols and file path via FTS5; higher score is better."""
         expression = fts_query(query)
         if not expression:
             return []
+        weights = f"{HEADING_WEIGHT}, 1.0, {SYMBOLS_WEIGHT}, {PATH_WEIGHT}"
         with self.lock:
             rows = self.conn.execute(
-                f"SELECT rowid, bm25(chunks_fts, {HEADING_WEIGHT}, 1.0) AS score FROM chunks_fts "
+                f"SELECT rowid, bm25(chunks_fts, {weights}) AS score FROM chunks_fts "
                 "WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
                 [expression, k],
             ).fetchall()
@@ -521,10 +568,39 @@ STOPWORDS = frozenset(
 def fts_query(text: str) -> str:
     """An FTS5 MATCH expression that ORs the words of free text, immune to FTS syntax in user input.
 
-    Stopwords are dropped unless the query has nothing else.
+    Stopwords are dropped unless the query has nothing else; a compound identifier also
+    matches its parts (`getUser` -> "getuser" OR "get" OR "user").
     """
     import re
 
-    words = list(dict.fromkeys(re.findall(r"\w+", text.lower())))
+    from semsearch.ingest.identifiers import split_identifier
+
+    words: list[str] = []
+    for word in re.findall(r"\w+", text):
+        words += [word.lower(), *split_identifier(word)]
+    words = list(dict.fromkeys(words))
     content = [w for w in words if w not in STOPWORDS] or words
     return " OR ".join(f'"{w}"' for w in content)
+
+
+def keyword_columns(chunk_id: int, heading: str, text: str, path: str, kind: str | None) -> tuple:
+    """What the keyword index holds for a chunk: (rowid, heading, text + identifier parts, symbols, path).
+
+    Symbols are the names in a code chunk's heading (`core.py > Context > invoke`); the path
+    column holds the file's name and its two parent folders, with their parts.
+    """
+    import os
+
+    from semsearch.ingest.identifiers import identifier_parts
+
+    heading = heading or ""
+    parts = identifier_parts(text)
+    symbols = ""
+    if kind == "code" and " > " in heading:
+        names = [n for step in heading.split(" > ")[1:] for n in step.split(", ")]
+        symbols = " ".join(names) + " " + identifier_parts(" ".join(names))
+    where = ""
+    if path and os.path.isabs(path):
+        tail = " ".join(Path(path).parts[-3:])
+        where = tail + " " + identifier_parts(tail)
+    return chunk_id, heading, f"{text}\n{parts}" if parts else text, symbols.strip(), where.strip()

@@ -1,0 +1,104 @@
+"""Ranking signals the `auto` mode adds to the fused dense + keyword score.
+
+Each one is a small, named adjustment on a candidate chunk, kept only for a measured gain on
+benchmarks/code_questions.json, benchmarks/docs_questions.json or SciFact train
+(benchmarks/QUALITY.md has the numbers; tests/search/test_signals.py a test per signal).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from semsearch.ingest.identifiers import split_identifier
+from semsearch.search.query import QueryShape
+
+DEFINES_BOOST = 0.5  # the chunk defines a name the query asks for
+FILE_NAME_BOOST = 0.15  # the file's name (or a folder) is a name the query asks for
+COHERENCE_WEIGHT = 0.1  # per other strong chunk of the same file, up to COHERENCE_CAP
+COHERENCE_CAP = 3
+SECONDARY_PENALTY = 0.15  # tests, vendored and generated files, unless the query asks for tests
+
+_TEST_PATH = re.compile(r"(^|/)(tests?|testing|__tests__|spec|specs)/|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$")
+_VENDORED = re.compile(r"(^|/)(vendor|vendored|third_party|node_modules|site-packages|dist|build)/")
+_GENERATED = re.compile(r"(\.min\.js|\.pb\.go|_pb2\.py|\.generated\.\w+|\.g\.dart)$")
+
+
+@dataclass
+class Candidate:
+    chunk_id: int
+    score: float
+    path: str
+    heading: str
+    kind: str | None = None
+
+
+def defined_names(heading: str) -> set[str]:
+    """Lower-case names in a code chunk's symbol path (`core.py > Context > invoke`), file name excluded."""
+    if " > " not in heading:
+        return set()
+    return {name.strip().lower() for step in heading.split(" > ")[1:] for name in step.split(", ")}
+
+
+def defines_symbol(candidate: Candidate, query: QueryShape) -> float:
+    """Boost a chunk whose symbol path names an identifier of the query: where `getUser` is defined."""
+    if not query.identifiers or candidate.kind not in (None, "code"):
+        return 0.0
+    names = defined_names(candidate.heading)
+    last = candidate.heading.split(" > ")[-1].lower().split(", ") if names else []
+    wanted = {name.lower() for name in query.identifiers}
+    if wanted & set(last):
+        return DEFINES_BOOST
+    return DEFINES_BOOST / 2 if wanted & names else 0.0
+
+
+def file_name_match(candidate: Candidate, query: QueryShape) -> float:
+    """Boost a file whose name (stem, or its parts) is a name the query asks for: `routing` -> routing.py."""
+    if not candidate.path:
+        return 0.0
+    stem = PurePath(candidate.path).stem.lower()
+    if not stem:
+        return 0.0
+    wanted = {name.lower() for name in query.identifiers}
+    if stem in wanted:
+        return FILE_NAME_BOOST
+    raw = PurePath(candidate.path).stem
+    parts = set(split_identifier(raw) or [raw.strip("_").lower()]) - _GENERIC_STEMS
+    if not parts:
+        return 0.0
+    if query.is_symbol:
+        return FILE_NAME_BOOST / 2 if parts <= query.name_parts else 0.0
+    # A question naming the file's subject: "where is the zsh completion script made" -> zsh_completions.go
+    words = {_singular(w) for w in query.words}
+    return FILE_NAME_BOOST / 2 if {_singular(p) for p in parts} <= words else 0.0
+
+
+_GENERIC_STEMS = {"mod", "lib", "index", "init", "main", "util", "utils", "__init__", "core", "common", "base"}
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def is_secondary(path: str) -> bool:
+    """Tests, vendored and generated code: rarely what a question means."""
+    p = path.replace("\\", "/").lower()
+    return bool(_TEST_PATH.search(p) or _VENDORED.search(p) or _GENERATED.search(p))
+
+
+def secondary_penalty(candidate: Candidate, query: QueryShape) -> float:
+    if query.mentions_tests or not is_secondary(candidate.path):
+        return 0.0
+    return -SECONDARY_PENALTY
+
+
+def coherence(candidates: list[Candidate], top: int = 30) -> dict[int, float]:
+    """A bonus per file for other strong chunks of it among the top candidates: a file that answers
+    in several places is likelier the right file than one lucky chunk."""
+    counts: dict[str, int] = {}
+    for c in candidates[:top]:
+        counts[c.path] = counts.get(c.path, 0) + 1
+    return {
+        c.chunk_id: COHERENCE_WEIGHT * min(COHERENCE_CAP, counts.get(c.path, 1) - 1) / COHERENCE_CAP for c in candidates
+    }

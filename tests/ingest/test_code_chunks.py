@@ -1,0 +1,104 @@
+"""Syntax-aware chunking: per language, a known file's chunks, their symbol paths and exact line ranges."""
+
+from __future__ import annotations
+
+import pytest
+
+from semsearch.ingest.chunk import chunk_document
+from semsearch.ingest.code import LANGUAGES, chunk_code, language_for
+from semsearch.ingest.extract import extract
+from tests.ingest import code_samples as samples
+
+
+def words(texts: list[str]) -> list[int]:
+    """A stand-in tokenizer: one token per whitespace-separated word, plus [CLS] and [SEP]."""
+    return [len(t.split()) + 2 for t in texts]
+
+
+def chunks(source: str, language: str, name: str, max_tokens: int = 40) -> list[tuple[int, int, str]]:
+    return [
+        (c.start_line, c.end_line, c.heading) for c in chunk_code(source, language, name, words, max_tokens=max_tokens)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "name", "source", "expected"),
+    [
+        ("python", "r.py", samples.PYTHON, [(1, 13, "r.py > Router"), (16, 17, "r.py > helper")]),
+        ("javascript", "a.js", samples.JAVASCRIPT, [(1, 6, "a.js > registerUser"), (8, 16, "a.js > Store, makeId")]),
+        ("typescript", "a.ts", samples.TYPESCRIPT, [(1, 9, "a.ts > User, UserService"), (11, 11, "a.ts > Id")]),
+        ("go", "a.go", samples.GO, [(1, 8, "a.go > Server"), (10, 14, "a.go > Start"), (16, 19, "a.go > main")]),
+        ("rust", "a.rs", samples.RUST, [(1, 7, "a.rs > Point"), (9, 17, "a.rs > Point"), (19, 21, "a.rs > main")]),
+        ("java", "G.java", samples.JAVA, [(1, 8, "G.java > Greeter > Greeter"), (10, 13, "G.java > Greeter > greet")]),
+        ("ruby", "c.rb", samples.RUBY, [(1, 11, "c.rb > Shop")]),
+        ("c", "a.c", samples.C, [(1, 9, "a.c > point, square"), (11, 14, "a.c > main")]),
+        ("cpp", "a.cpp", samples.CPP, [(1, 8, "a.cpp > app > Greeter"), (10, 14, "a.cpp > app > add")]),
+    ],
+)
+def test_definitions_become_chunks_with_symbol_paths_and_lines(language, name, source, expected):
+    assert chunks(source, language, name) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "name", "source", "expected"),
+    [
+        # Over budget, a class splits at its methods; a decorator stays with its method.
+        ("python", "r.py", samples.PYTHON,
+         [(1, 1, "r.py"), (4, 5, "r.py > Router"), (7, 8, "r.py > Router > add_route"),
+          (9, 9, "r.py > Router > add_route"), (11, 13, "r.py > Router > size"), (16, 17, "r.py > helper")]),
+        # Doc comments and attributes belong to the item below them; impl blocks split at their functions.
+        ("rust", "a.rs", samples.RUST,
+         [(1, 1, "a.rs"), (3, 4, "a.rs > Point"), (5, 6, "a.rs > Point"), (7, 9, "a.rs > Point"),
+          (10, 10, "a.rs > Point > new"), (11, 12, "a.rs > Point > new"), (14, 15, "a.rs > Point > norm"),
+          (16, 17, "a.rs > Point > norm"), (19, 20, "a.rs > main"), (21, 21, "a.rs > main")]),
+        ("ruby", "c.rb", samples.RUBY,
+         [(1, 2, "c.rb > Shop > Cart"), (3, 4, "c.rb > Shop > Cart > add_item"),
+          (5, 5, "c.rb > Shop > Cart > add_item"), (7, 9, "c.rb > Shop > Cart > total"),
+          (10, 11, "c.rb > Shop > Cart")]),
+    ],
+)  # fmt: skip
+def test_big_definitions_split_at_inner_definitions(language, name, source, expected):
+    assert chunks(source, language, name, max_tokens=12) == expected
+
+
+def test_chunks_cover_every_non_blank_line_once():
+    for language, source in [("python", samples.PYTHON), ("go", samples.GO), ("java", samples.JAVA)]:
+        for budget in (12, 40, 400):
+            covered = [n for s, e, _ in chunks(source, language, "f", budget) for n in range(s, e + 1)]
+            lines = source.split("\n")
+            assert covered == sorted(set(covered))
+            assert {n for n in range(1, len(lines) + 1) if lines[n - 1].strip()} <= set(covered)
+
+
+def test_every_listed_language_has_a_bundled_grammar():
+    """The grammars ship in the wheel: loading each one in a fresh process with sockets disabled works."""
+    import subprocess
+    import sys
+
+    for suffix, language in LANGUAGES.items():
+        assert language_for(f"x{suffix}") == language
+    script = (
+        "import socket\n"
+        "def refuse(*a, **k): raise OSError('network disabled by the test')\n"
+        "socket.socket.connect = refuse; socket.create_connection = refuse; socket.getaddrinfo = refuse\n"
+        "from semsearch.ingest.code import LANGUAGES, chunk_code\n"
+        "for language in sorted(set(LANGUAGES.values())):\n"
+        "    assert chunk_code('x\\n', language, 'x', lambda t: [3] * len(t)), language\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout == "ok\n", result.stderr[-2000:]
+
+
+def test_documents_route_code_to_the_syntax_chunker_and_keep_others(tmp_path):
+    source = tmp_path / "routing.py"
+    source.write_text("\n\n" + samples.PYTHON)  # leading blank lines: line numbers stay the file's own
+    pieces = chunk_document(extract(source), words, max_tokens=40)
+    assert [(c.start_line, c.end_line, c.heading) for c in pieces] == [
+        (3, 15, "routing.py > Router"),
+        (18, 19, "routing.py > helper"),
+    ]
+    assert pieces[0].text.startswith("import os") and pieces[0].text.endswith("return len(self.routes)")
+    script = tmp_path / "run.sh"  # no grammar: today's paragraph chunker, no symbol heading
+    script.write_text("echo one\n\necho two\n")
+    assert [c.heading for c in chunk_document(extract(script), words)] == [""]
