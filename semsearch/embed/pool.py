@@ -211,7 +211,8 @@ class _Run:
             if batch.attempts >= self.pool.max_attempts:
                 hosts = ", ".join(self.pool.hosts)
                 self.error = EmbedderHTTPError(
-                    f"no embedding host could embed a batch after {batch.attempts} tries ({hosts}); last error: {error}",
+                    f"no embedding host could embed a batch after {batch.attempts} tries ({hosts}); "
+                    f"last error: {error}",
                     status=error.status,
                 )
             else:
