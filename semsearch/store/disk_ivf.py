@@ -336,9 +336,10 @@ class DiskIVF:
                     if path.name.endswith((".tail.ids", ".tail.vec")) and not store.tail_rows:
                         continue
                     raise DiskIVFError(f"{path.name} is not recorded")
-                if path.stat().st_size < recorded["length"] or sampled_crc32(path, recorded["length"]) != recorded[
-                    "crc32"
-                ]:
+                if (
+                    path.stat().st_size < recorded["length"]
+                    or sampled_crc32(path, recorded["length"]) != recorded["crc32"]
+                ):
                     raise DiskIVFError(f"{path.name} does not match its record")
             if store.lists_id:
                 store.centroids = np.load(store._path(store.lists_id, "centroids.npy"))
