@@ -162,12 +162,22 @@ class VectorIndex:
         self.dirty = True
 
     def _to_disk(self) -> None:
-        ids, vectors = self._all()
+        """Move a flat index to disk block by block, reading FAISS's arrays in place (no full copy)."""
+        import faiss
+
+        count = int(self.index.ntotal)
+        ids = faiss.rev_swig_ptr(self.index.id_map.data(), count)
+        codes = faiss.downcast_index(self.index.index).codes
+        vectors = faiss.rev_swig_ptr(codes.data(), count * self.dimensions * 4).view(np.float32)
+        disk = DiskIVF(self.path, self.dimensions)
+        for start in range(0, count, 8_192):
+            end = min(count, start + 8_192)
+            disk.append(
+                ids[start:end], vectors[start * self.dimensions : end * self.dimensions].reshape(-1, self.dimensions)
+            )
         generation = self.generation
         self._drop()
-        self.disk = DiskIVF(self.path, self.dimensions)
-        self.disk.append(ids, vectors)
-        self.generation = generation
+        self.disk, self.generation = disk, generation
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         if self.count == 0:
