@@ -87,8 +87,8 @@ def _child(*args: str, env: dict | None = None) -> dict:
 
 def memory_rows(quick: bool) -> list[Row]:
     """Peak RSS indexing and querying N chunks vs N/10: bounded means the ratio stays near 1."""
-    small, large = (10_000, 100_000) if quick else (100_000, 1_000_000)
-    env = {"SEMSEARCH_FLAT_LIMIT": "20000"} if quick else {}
+    small, large = (2_000, 20_000) if quick else (100_000, 1_000_000)
+    env = {"SEMSEARCH_FLAT_LIMIT": "5000"} if quick else {}
     results = {}
     with tempfile.TemporaryDirectory(dir=os.environ.get("SEMSEARCH_BENCH_TMP")) as tmp:
         for count in (small, large):
@@ -118,10 +118,10 @@ def real_embedding_rows(quick: bool) -> list[Row]:
     from semsearch.store.vectors import VectorIndex
 
     embedder = LocalEmbedder()
-    passages = embedder.embed(doc_texts(300 if quick else 3_000, 40, 160))
+    passages = embedder.embed(doc_texts(100 if quick else 3_000, 40, 160))
     questions = json.loads((ROOT / "benchmarks" / "docs_questions.json").read_text())
     queries = embedder.embed([q for corpus_questions in questions.values() for q in corpus_questions][:100])
-    count = 50_000 if quick else 1_000_000
+    count = 20_000 if quick else 1_000_000
     rng = np.random.default_rng(3)
     data = np.empty((count, DIMS), np.float32)
     for start in range(0, count, 100_000):  # each copy: a real passage moved by noise ~0.35 of its length
@@ -160,7 +160,7 @@ def hosts_rows(quick: bool) -> list[Row]:
     from semsearch.embed.pool import PooledEmbedder
     from semsearch.index import Index
 
-    folder = corpus(quick)
+    folder = ROOT / "data" / "docs" if quick else corpus(quick)
     servers = [start_server(), start_server()]
     try:
         rates: dict[int, list[float]] = {1: [], 2: []}

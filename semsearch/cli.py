@@ -293,6 +293,8 @@ def ray_adder(idx, address: str, embedder_spec: str | None):
     from semsearch.distributed.ray_index import RayOptions, add_paths_ray, import_ray
 
     import_ray()
+    click.echo(f"semsearch: indexing on Ray ({address}: the running cluster, else a local one)"
+               if address == "auto" else f"semsearch: indexing on the Ray cluster at {address}", err=True)  # fmt: skip
     options = RayOptions(address=address, embedder_spec=embedder_spec)
     return functools.partial(add_paths_ray, idx, options=options)
 
