@@ -304,7 +304,12 @@ class DiskIVF:
         scanner = faiss.IndexScalarQuantizer(self.dimensions, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
         faiss.copy_array_to_vector(np.ascontiguousarray(codes).ravel(), scanner.codes)
         scanner.ntotal = len(ids)
-        scores, rows = scanner.search(query, min(k, len(ids)))
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)  # one query over a few thousand rows: OpenMP's hand-offs cost more than they give
+        try:
+            scores, rows = scanner.search(query, min(k, len(ids)))
+        finally:
+            faiss.omp_set_num_threads(threads)
         keep = rows[0] >= 0
         out_ids.append(ids[rows[0][keep]])
         out_scores.append(scores[0][keep])
