@@ -85,7 +85,9 @@ def embed(texts, model, from_stdin, no_truncate, dimensions, embedder_spec):
 
 @cli.command()
 @click.option("--host", default=None, help="Bind address (default: from OLLAMA_HOST, else 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default: from OLLAMA_HOST, else 11434).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="Port (default: from OLLAMA_HOST, else 11434)."
+)
 @click.option("--max-queue", default=512, show_default=True, help="Pending requests before answering 503.")
 @click.option(
     "--max-batch", default=64, show_default=True, help="Requests run through the model together (1 = one at a time)."
@@ -98,17 +100,43 @@ def embed(texts, model, from_stdin, no_truncate, dimensions, embedder_spec):
 )
 @click.option("--max-body", default="32MB", show_default=True, help="Largest request body (413 above).")
 @click.option("--threads", type=int, default=None, help="Model threads (default: all cores).")
+@click.option(
+    "--max-inputs", type=click.IntRange(1), default=2048, show_default=True, help="Inputs in one request (413 above)."
+)
+@click.option(
+    "--max-queued-tokens",
+    type=click.IntRange(1),
+    default=1 << 20,
+    show_default=True,
+    help="Tokens waiting for the model, all requests together (503 above).",
+)
+@click.option(
+    "--max-pending-bytes",
+    default="256MB",
+    show_default=True,
+    help="Request bodies held in memory at once, all requests together (503 above).",
+)
 @friendly_errors
-def serve(host, port, max_queue, max_batch, batch_wait_ms, max_body, threads):
+def serve(
+    host, port, max_queue, max_batch, batch_wait_ms, max_body, threads, max_inputs, max_queued_tokens, max_pending_bytes
+):
     """Serve the Ollama embedding API (/api/embed, /api/embeddings, /v1/embeddings) with the embedded models."""
     import os
 
     from semsearch.serve import parse_bind, run_server
+    from semsearch.serve.hostcheck import is_loopback_bind
 
     shown_host, shown_port = parse_bind(os.environ.get("OLLAMA_HOST"))
-    click.echo(
-        f"semsearch: serving the Ollama embedding API on http://{host or shown_host}:{port or shown_port}", err=True
-    )
+    shown_host = host or shown_host
+    shown_port = port if port is not None else shown_port
+    netloc = f"[{shown_host}]:{shown_port}" if ":" in shown_host else f"{shown_host}:{shown_port}"
+    click.echo(f"semsearch: serving the Ollama embedding API on http://{netloc}", err=True)
+    if not is_loopback_bind(shown_host):
+        click.echo(
+            f"semsearch: {shown_host} is not loopback: any Host header is accepted (as `ollama serve` does), "
+            "and anyone who can reach this port can use the server",
+            err=True,
+        )
     run_server(
         host,
         port,
@@ -117,6 +145,9 @@ def serve(host, port, max_queue, max_batch, batch_wait_ms, max_body, threads):
         max_wait_ms=batch_wait_ms,
         max_body_bytes=parse_size(max_body),
         threads=threads,
+        max_inputs=max_inputs,
+        max_queued_tokens=max_queued_tokens,
+        max_inflight_bytes=parse_size(max_pending_bytes),
     )
 
 

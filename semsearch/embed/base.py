@@ -44,13 +44,13 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
 
 
 def cut_dimensions(vectors: np.ndarray, dimensions: int | None) -> np.ndarray:
-    """Ollama's `dimensions`: keep the first N values, then renormalize."""
-    if dimensions is None or vectors.size == 0:
+    """Ollama's `dimensions`: keep the first N values, then renormalize.
+
+    Applied only when 0 < N < the vector length; any other value leaves vectors whole, as
+    Ollama does (no error).
+    """
+    if dimensions is None or vectors.size == 0 or not 0 < dimensions < vectors.shape[1]:
         return vectors
-    if dimensions <= 0:
-        raise InvalidInputError(f"dimensions must be a positive integer, got {dimensions}")
-    if dimensions > vectors.shape[1]:
-        raise InvalidInputError(f"dimensions {dimensions} is larger than the model's {vectors.shape[1]}")
     return normalize(vectors[:, :dimensions])
 
 

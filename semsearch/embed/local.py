@@ -21,6 +21,7 @@ from semsearch.embed.base import Embedder, EmbedResult, check_texts, cut_dimensi
 from semsearch.errors import ContextLengthError, ModelIntegrityError, ModelNotFoundError, SemsearchError
 
 CLS_ID, SEP_ID = 101, 102
+TOKENIZE_GROUP = 64  # texts tokenized together before truncation (bounds transient memory)
 PADDING_SLACK = 1.15  # a batch's longest input may be this much longer than its shortest (+2 tokens)
 
 
@@ -219,8 +220,15 @@ def _physical_cores() -> int:
 
 
 def truncate_ids(ids: list[int], limit: int) -> list[int]:
-    """Keep the first `limit` tokens, ending with [SEP] as the tokenizer's own truncation does."""
-    return ids if len(ids) <= limit else ids[: limit - 1] + [SEP_ID]
+    """Keep the first `limit` tokens, ending with [SEP] as the tokenizer's own truncation does.
+
+    At least one content token survives between [CLS] and [SEP], however small the limit:
+    Ollama embeds "why is the sky blue?" with num_ctx 1 as "why", never as [CLS] alone.
+    """
+    if len(ids) <= limit:
+        return ids
+    content = ids[1:-1]  # between [CLS] and [SEP]
+    return ids[:1] + content[: max(limit - 2, 1)] + [SEP_ID]
 
 
 _MODELS: dict[tuple[str, int | None], LocalModel] = {}
@@ -279,10 +287,15 @@ class LocalEmbedder(Embedder):
         """Validate and tokenize one request's texts, cut to its own context length."""
         texts = check_texts(texts)
         limit = min(num_ctx or self.context_length, self.spec.max_positions)
-        ids = self.loaded.tokenize(texts) if texts else []
-        if not truncate and any(len(x) > limit for x in ids):
-            raise ContextLengthError()
-        return [truncate_ids(x, limit) for x in ids]
+        ids: list[list[int]] = []
+        # A group at a time, cut at once: untruncated ids of thousands of long texts would
+        # briefly hold hundreds of MB (a Python int per token) when only `limit` of each survive.
+        for start in range(0, len(texts), TOKENIZE_GROUP):
+            group = self.loaded.tokenize(texts[start : start + TOKENIZE_GROUP])
+            if not truncate and any(len(x) > limit for x in group):
+                raise ContextLengthError()
+            ids += [truncate_ids(x, limit) for x in group]
+        return ids
 
     def run_ids(self, ids: list[list[int]]) -> np.ndarray:
         """Pooled, unnormalized vectors for token id lists; results come back in input order.

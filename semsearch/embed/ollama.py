@@ -11,41 +11,24 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from semsearch.embed.base import Embedder, EmbedResult, check_texts
 from semsearch.errors import EmbedderHTTPError
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
-DEFAULT_PORT = 11434
+DEFAULT_PORT = 11434  # kept for importers; the parser lives in semsearch.embed.host
 RETRY_STATUSES = {503}
 
 
 def parse_host(host: str | None = None) -> str:
-    """Base URL from a host spec, read as Ollama's Python client reads OLLAMA_HOST.
+    """Base URL from a host spec, read with Ollama's rules (semsearch.embed.host); None reads $OLLAMA_HOST.
 
-    '1.2.3.4' -> http://1.2.3.4:11434, ':1234' -> http://127.0.0.1:1234, a path is kept,
-    a bare IPv6 address gets brackets; None falls back to $OLLAMA_HOST, then the default.
+    '1.2.3.4' -> http://1.2.3.4:11434, ':1234' -> http://127.0.0.1:1234, 'https://h' -> https://h:443,
+    a path is kept, a bare IPv6 address gets brackets. A bad spec is one InvalidHostError line.
     """
-    host = (host if host is not None else os.environ.get("OLLAMA_HOST", "")).strip()
-    if not host:
-        return DEFAULT_HOST
-    scheme, _, rest = host.rpartition("://")
-    if not scheme:
-        scheme, rest = "http", host
-    default_port = {"http": DEFAULT_PORT, "https": 443}.get(scheme, DEFAULT_PORT)
-    if rest.count(":") > 1 and not rest.startswith("["):  # bare IPv6, maybe with a path
-        address, slash, path = rest.partition("/")
-        rest = f"[{address}]" + slash + path
-    parts = urlsplit(f"{scheme}://{rest}")
-    hostname = parts.hostname or "127.0.0.1"
-    if ":" in hostname:
-        hostname = f"[{hostname}]"
-    try:
-        port = parts.port or default_port
-    except ValueError:
-        raise EmbedderHTTPError(f"invalid host {host!r}: bad port", status=0) from None
-    return f"{scheme}://{hostname}:{port}{parts.path.rstrip('/')}"
+    from semsearch.embed.host import parse_ollama_host
+
+    return parse_ollama_host(host, source="OLLAMA_HOST" if host is None else "host").url
 
 
 @dataclass

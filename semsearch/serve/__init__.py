@@ -3,43 +3,42 @@
 from __future__ import annotations
 
 import logging
-import os
 
 DEFAULT_BIND = ("127.0.0.1", 11434)
 
 
 def parse_bind(value: str | None) -> tuple[str, int]:
-    """Read a bind address as `ollama serve` reads OLLAMA_HOST: host, host:port, :port, or a URL."""
-    value = (value or "").strip()
-    if not value:
-        return DEFAULT_BIND
-    if "://" in value:
-        value = value.split("://", 1)[1]
-    value = value.split("/", 1)[0]
-    host, port = value, DEFAULT_BIND[1]
-    if value.startswith("["):  # [::1]:8080
-        host, _, rest = value[1:].partition("]")
-        if rest.startswith(":") and rest[1:].isdigit():
-            port = int(rest[1:])
-    elif value.count(":") == 1:
-        host, _, port_text = value.partition(":")
-        if not port_text.isdigit():
-            raise ValueError(f"invalid port in {value!r}")
-        port = int(port_text)
-    return host or DEFAULT_BIND[0], port
+    """Bind address from an OLLAMA_HOST value, read by the same parser the client uses.
+
+    host, host:port, :port, [v6]:port or a URL (https://h listens on 443, as `ollama serve` does);
+    a bad value raises InvalidHostError, a one-line SemsearchError (and a ValueError).
+    """
+    from semsearch.embed.host import parse_ollama_host
+
+    parsed = parse_ollama_host(value or "")
+    return parsed.host, parsed.port
 
 
 def run_server(host: str | None, port: int | None, **settings) -> None:
-    """Serve until SIGINT/SIGTERM; in-flight requests finish first (uvicorn's graceful shutdown)."""
+    """Serve until SIGINT/SIGTERM; in-flight requests finish first (uvicorn's graceful shutdown).
+
+    On a loopback bind, requests naming a foreign Host get 403 (DNS rebinding); browsers get CORS
+    headers only for the origins Ollama allows (its defaults plus $OLLAMA_ORIGINS).
+    """
+    import os
+
     import uvicorn
 
     from semsearch.serve.app import ServerSettings, create_app
+    from semsearch.serve.cors import CORSGuard, allowed_origins
+    from semsearch.serve.hostcheck import HostGuard
 
     bind_host, bind_port = parse_bind(os.environ.get("OLLAMA_HOST"))
     host = host or bind_host
     port = port if port is not None else bind_port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(ServerSettings(**settings))
+    # Ollama's order: CORS first (a foreign Origin is refused), then the Host check.
+    app = CORSGuard(HostGuard(create_app(ServerSettings(**settings)), host), allowed_origins())
     uvicorn.run(
         app,
         host=host,

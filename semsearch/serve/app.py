@@ -13,19 +13,20 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from semsearch import __version__
 from semsearch.embed.base import cut_dimensions, normalize
 from semsearch.embed.local import LOCAL_MODELS, resolve_local_model
-from semsearch.errors import InvalidInputError, ModelNotFoundError, SemsearchError
+from semsearch.errors import InvalidInputError, ModelNotFoundError, SemsearchError, ServerBusyError
 from semsearch.serve.batcher import Batcher
 from semsearch.serve.models import ModelManager, expires_iso, parse_keep_alive
 
@@ -34,6 +35,8 @@ log = logging.getLogger("semsearch.serve")
 OLLAMA_API_VERSION = "0.12.0"  # the Ollama release whose embedding API this mirrors
 MAX_BODY_BYTES = 32 * 1024 * 1024
 INLINE_TOKENIZE_CHARS = 20_000
+INLINE_PARSE_BYTES = 1_000_000  # larger bodies are parsed on a thread, off the event loop
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -44,30 +47,73 @@ class ServerSettings:
     max_wait_ms: float = 0.0
     max_body_bytes: int = MAX_BODY_BYTES
     threads: int | None = None
+    max_inputs: int = 2048  # inputs in one request (413 above)
+    max_queued_tokens: int = 1 << 20  # tokens waiting for the model, all requests together (503 above)
+    max_inflight_bytes: int = 256 * 1024 * 1024  # request bodies held in memory at once (503 above)
+
+
+class _ByteBudget:
+    """Bytes of request bodies held at once: 512 pending requests of 32 MB must not all fit."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+
+    def take(self, request: Request, amount: int) -> None:
+        """Count `amount` more bytes against this request (released by `give_back`), or 503."""
+        if self.used + amount > self.limit:
+            raise ServerBusyError(
+                "server busy, please try again.  maximum pending requests exceeded "
+                f"(request bodies in memory would pass {self.limit} bytes)"
+            )
+        self.used += amount  # the event loop is single-threaded: no lock needed
+        request.state.held_bytes = getattr(request.state, "held_bytes", 0) + amount
+
+    def give_back(self, state: dict) -> None:
+        """At the end of a request (its scope's state): its bytes are free again."""
+        self.used -= state.pop("held_bytes", 0)
 
 
 class _Body:
-    """Ollama's body errors: missing body, invalid JSON, body too large."""
+    """Ollama's body errors: missing body, invalid JSON, body too large; bytes counted in a budget."""
 
     @staticmethod
-    async def read(request: Request, limit: int) -> dict:
+    async def read(request: Request, limit: int, budget: _ByteBudget) -> dict:
+        too_large = SemsearchError(f"request body too large (over {limit} bytes)", status=413)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit:
-            raise SemsearchError(f"request body too large (over {limit} bytes)", status=413)
-        raw = b""
-        async for piece in request.stream():
-            raw += piece
-            if len(raw) > limit:
-                raise SemsearchError(f"request body too large (over {limit} bytes)", status=413)
+            raise too_large
+        raw = bytearray()  # amortized appends: no quadratic copying of `bytes +=`
+        try:
+            async for piece in request.stream():
+                if len(raw) + len(piece) > limit:
+                    raise too_large
+                budget.take(request, len(piece))
+                raw += piece
+        except ClientDisconnect:
+            raise SemsearchError("request canceled", status=499) from None  # Ollama's status for it
         if not raw.strip():
             raise InvalidInputError("missing request body")
-        try:
-            body = json.loads(raw)
-        except ValueError as e:
-            raise InvalidInputError(str(e)) from None
+        if len(raw) < INLINE_PARSE_BYTES:
+            body = _parse_json(raw)
+        else:
+            body = await asyncio.to_thread(_parse_json, raw)
         if not isinstance(body, dict):
             raise InvalidInputError("request body must be a JSON object")
         return body
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"invalid JSON value {name}")  # NaN and Infinity are not JSON (Go refuses them too)
+
+
+def _parse_json(raw: bytes | bytearray) -> object:
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)  # bytearray is fine: no copy
+    except RecursionError:
+        raise InvalidInputError("invalid JSON: nested too deeply") from None
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, too many digits
+        raise InvalidInputError(str(e)) from None
 
 
 def create_app(settings: ServerSettings | None = None) -> Starlette:
@@ -78,43 +124,66 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
         max_batch_requests=settings.max_batch_requests,
         max_batch_inputs=settings.max_batch_inputs,
         max_wait_ms=settings.max_wait_ms,
+        max_pending_tokens=settings.max_queued_tokens,
     )
+    budget = _ByteBudget(max(settings.max_inflight_bytes, settings.max_body_bytes))  # one body always fits
+    long_tokenizations = asyncio.Semaphore(1)
 
-    async def embed_texts(model: str, texts: list[str], *, truncate: bool, options: dict, keep_alive: object):
+    async def read_body(request: Request) -> dict:
+        return await _Body.read(request, settings.max_body_bytes, budget)
+
+    def check_count(texts: list[str]) -> list[str]:
+        if len(texts) > settings.max_inputs:
+            raise SemsearchError(
+                f"too many inputs: {len(texts)} in one request, this server takes at most {settings.max_inputs} "
+                "(send them in several requests)",
+                status=413,
+            )
+        return texts
+
+    async def embed_texts(model: str, texts: list[str], *, truncate: bool, options: object, keep_alive: object):
         """Shared core of the three embedding routes: (pooled vectors, token counts, load ns)."""
+        started = time.perf_counter_ns()
         keep = parse_keep_alive(keep_alive)
-        num_ctx = options.get("num_ctx") if isinstance(options, dict) else None
-        if num_ctx is not None and (not isinstance(num_ctx, int) or isinstance(num_ctx, bool) or num_ctx <= 0):
-            raise InvalidInputError("options.num_ctx must be a positive integer")
+        num_ctx = _num_ctx(options)
         # Loading takes a while and long inputs take a while to tokenize: those go to a thread.
         # The common case (model loaded, short inputs) stays on the event loop.
         acquired = models.acquire_loaded(model)
         entry, load_ns = acquired if acquired else await asyncio.to_thread(models.acquire, model)
+        # Ollama's load_duration is the time until the model was ready, loaded now or not.
+        load_ns = max(load_ns, time.perf_counter_ns() - started, 1)
         try:
             if not texts:
                 return np.zeros((0, entry.embedder.dimensions), np.float32), [], load_ns
-            if sum(map(len, texts)) < INLINE_TOKENIZE_CHARS:
-                ids = entry.embedder.prepare(texts, truncate=truncate, num_ctx=num_ctx)
-            else:
-                ids = await asyncio.to_thread(entry.embedder.prepare, texts, truncate=truncate, num_ctx=num_ctx)
-            vectors = await asyncio.wrap_future(batcher.submit(entry.embedder, ids))
+            try:
+                if sum(map(len, texts)) < INLINE_TOKENIZE_CHARS:
+                    ids = entry.embedder.prepare(texts, truncate=truncate, num_ctx=num_ctx)
+                else:  # one long tokenization at a time: they only compete for the same cores and memory
+                    async with long_tokenizations:
+                        ids = await asyncio.to_thread(entry.embedder.prepare, texts, truncate=truncate, num_ctx=num_ctx)
+                vectors = await asyncio.wrap_future(batcher.submit(entry.embedder, ids))
+            except SemsearchError:
+                raise
+            except Exception as e:  # the model could not embed this input: Ollama answers 400
+                log.warning("embedding failed: %s: %s", type(e).__name__, e)
+                raise InvalidInputError(f"failed to generate embeddings: {type(e).__name__}: {e}") from None
             return vectors, [len(x) for x in ids], load_ns
         finally:
             models.release(entry, keep)
 
     async def api_embed(request: Request) -> Response:
         started = time.perf_counter_ns()
-        body = await _Body.read(request, settings.max_body_bytes)
+        body = await read_body(request)
         model = _model_name(body)
-        texts = _input_list(body.get("input"))
-        truncate = body.get("truncate", True)
+        texts = check_count(_input_list(body.get("input")))
+        truncate = body.get("truncate")
+        if truncate is None:  # absent or null: Ollama truncates
+            truncate = True
         if not isinstance(truncate, bool):
             raise InvalidInputError("truncate must be true or false")
-        dimensions = body.get("dimensions")
-        if dimensions is not None and (not isinstance(dimensions, int) or isinstance(dimensions, bool)):
-            raise InvalidInputError("dimensions must be an integer")
+        dimensions = _dimensions(body.get("dimensions"))
         vectors, counts, load_ns = await embed_texts(
-            model, texts, truncate=truncate, options=body.get("options") or {}, keep_alive=body.get("keep_alive")
+            model, texts, truncate=truncate, options=body.get("options"), keep_alive=body.get("keep_alive")
         )
         request.state.inputs, request.state.tokens = len(texts), sum(counts)
         reply: dict = {"model": model, "embeddings": []}
@@ -124,43 +193,54 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             reply["prompt_eval_count"] = sum(counts)
         if load_ns:
             reply["load_duration"] = load_ns
-        return JSONResponse(reply)
+        return _json(reply)
 
     async def api_embeddings(request: Request) -> Response:
         """Legacy: one prompt, one vector, not normalized."""
-        body = await _Body.read(request, settings.max_body_bytes)
+        body = await read_body(request)
         model = body.get("model")
         if not model:
             raise InvalidInputError("model is required")
-        prompt = body.get("prompt", "")
+        if not isinstance(model, str):
+            raise InvalidInputError("model must be a string")
+        prompt = body.get("prompt")
+        if prompt is None:
+            prompt = ""
         if not isinstance(prompt, str):
             raise InvalidInputError("prompt must be a string")
+        prompt = _clean(prompt)
         vectors, counts, _ = await embed_texts(
-            str(model),
+            _clean(model),
             [prompt] if prompt else [],
             truncate=True,
-            options=body.get("options") or {},
+            options=body.get("options"),
             keep_alive=body.get("keep_alive"),
         )
         request.state.inputs, request.state.tokens = (1 if prompt else 0), sum(counts)
-        return JSONResponse({"embedding": vectors[0].tolist() if prompt else []})
+        return _json({"embedding": vectors[0].tolist() if prompt else []})
 
     async def openai_embeddings(request: Request) -> Response:
-        body = await _Body.read(request, settings.max_body_bytes)
+        body = await read_body(request)
         model = body.get("model")
         if not model:
             raise InvalidInputError("model is required")
+        if not isinstance(model, str):
+            raise InvalidInputError("model must be a string")
+        model = _clean(model)
         raw = body.get("input")
         if raw == "":
             raw = [""]
         if raw is None or raw == []:
             raise InvalidInputError("invalid input")
-        texts = _input_list(raw)
-        encoding = body.get("encoding_format") or "float"
+        texts = check_count(_input_list(raw))
+        encoding = body.get("encoding_format")
+        if encoding is None or encoding == "":
+            encoding = "float"
         if encoding not in ("float", "base64"):
-            raise InvalidInputError(f"invalid encoding_format {encoding!r}: use 'float' or 'base64'")
-        vectors, counts, _ = await embed_texts(str(model), texts, truncate=True, options={}, keep_alive=None)
-        vectors = cut_dimensions(normalize(vectors), body.get("dimensions"))
+            raise InvalidInputError("invalid encoding_format: use 'float' or 'base64'")
+        dimensions = _dimensions(body.get("dimensions"))
+        vectors, counts, _ = await embed_texts(model, texts, truncate=True, options=None, keep_alive=None)
+        vectors = cut_dimensions(normalize(vectors), dimensions)
         request.state.inputs, request.state.tokens = len(texts), sum(counts)
         data = [
             {
@@ -173,7 +253,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             for i, v in enumerate(vectors)
         ]
         usage = {"prompt_tokens": sum(counts), "total_tokens": sum(counts)}
-        return JSONResponse({"object": "list", "data": data, "model": model, "usage": usage})
+        return _json({"object": "list", "data": data, "model": model, "usage": usage})
 
     async def root(request: Request) -> Response:
         return PlainTextResponse("Ollama is running")
@@ -185,12 +265,15 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
         return JSONResponse({"models": [_model_card(name) for name in LOCAL_MODELS]})
 
     async def show(request: Request) -> Response:
-        body = await _Body.read(request, settings.max_body_bytes)
+        body = await read_body(request)
         name = body.get("model") or body.get("name")
         if not name:
             raise InvalidInputError("model is required")
+        if not isinstance(name, str):
+            raise InvalidInputError("model must be a string")
+        name = _clean(name)
         try:
-            spec = resolve_local_model(str(name))
+            spec = resolve_local_model(name)
         except ModelNotFoundError:
             raise SemsearchError(f"model '{name}' not found", status=404) from None
         card = _model_card(spec.name)
@@ -260,6 +343,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
     )
     app.state.models = models
     app.state.batcher = batcher
+    app.state.budget = budget
     return _ErrorsAndAccessLog(app)
 
 
@@ -269,17 +353,58 @@ def _model_name(body: dict) -> str:
         raise ModelNotFoundError("")
     if not isinstance(model, str):
         raise InvalidInputError("model must be a string")
-    return model
+    return _clean(model)
 
 
 def _input_list(value: object) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, str):
-        return [value]
+        return [_clean(value)]
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return value
+        return [_clean(item) for item in value]
     raise InvalidInputError("invalid input type")
+
+
+def _clean(text: str) -> str:
+    """Lone UTF-16 surrogates (JSON allows "\\ud800") become U+FFFD, as Go's decoder makes them."""
+    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
+
+
+def _dimensions(value: object) -> int | None:
+    """An integer or nothing; cut_dimensions applies it only when 0 < d < the vector length."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError("dimensions must be an integer")
+    return value
+
+
+def _num_ctx(options: object) -> int | None:
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise InvalidInputError("options must be a JSON object")
+    value = options.get("num_ctx")
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise InvalidInputError("options.num_ctx must be a positive integer")
+    return value
+
+
+class _SafeJSONResponse(JSONResponse):
+    """JSON that always renders: no NaN, and text that cannot be UTF-8 is replaced, not a 500."""
+
+    def render(self, content: object) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+        return text.encode("utf-8", "replace")
+
+
+def _json(content: object, status_code: int = 200) -> Response:
+    return _SafeJSONResponse(content, status_code=status_code)
 
 
 def _model_card(name: str) -> dict:
@@ -329,6 +454,7 @@ class _ErrorsAndAccessLog:
             await self._dispatch(scope, receive, send_and_note)
         finally:
             state = scope["state"]
+            self.state.budget.give_back(state)
             log.info(
                 "%s %s %d inputs=%s tokens=%s %.1fms",
                 scope["method"],
@@ -358,5 +484,5 @@ def _error_response(path: str, status: int, message: str) -> Response:
             status, "api_error"
         )
         error = {"message": message, "type": kind, "param": None, "code": None}
-        return JSONResponse({"error": error}, status_code=status)
-    return JSONResponse({"error": message}, status_code=status)
+        return _json({"error": error}, status_code=status)
+    return _json({"error": message}, status_code=status)

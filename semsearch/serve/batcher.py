@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from semsearch.errors import ServerBusyError
+from semsearch.errors import SemsearchError, ServerBusyError
 
 
 @dataclass
 class _Job:
     embedder: object  # a LocalEmbedder; jobs for different models are run separately
     ids: list[list[int]]
+    tokens: int = 0
     future: Future = field(default_factory=Future)
 
 
@@ -37,24 +38,45 @@ class Batcher:
         max_batch_requests: int = 64,
         max_batch_inputs: int = 256,
         max_wait_ms: float = 0.0,
+        max_pending_tokens: int = 1 << 20,
     ):
         self.max_pending = max_pending
+        self.max_pending_tokens = max_pending_tokens
         self.max_batch_requests = max(1, max_batch_requests)  # 1 = one request at a time, as Ollama does
         self.max_batch_inputs = max(1, max_batch_inputs)
         self.max_wait = max_wait_ms / 1000
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._pending = 0
+        self._pending_tokens = 0
         self._lock = threading.Lock()
         self._worker = threading.Thread(target=self._run, name="semsearch-batcher", daemon=True)
         self._worker.start()
 
     def submit(self, embedder, ids: list[list[int]]) -> Future:
-        """Queue one request's token ids; the future resolves to its pooled vectors."""
+        """Queue one request's token ids; the future resolves to its pooled vectors.
+
+        Bounded twice: by requests (Ollama's 503) and by tokens waiting, so a few huge
+        requests cannot hold the memory of hundreds. One request over the token bound alone
+        could never run: that is a 413, not a "try again".
+        """
+        tokens = sum(map(len, ids))
+        if tokens > self.max_pending_tokens:
+            raise SemsearchError(
+                f"request too large: {tokens} tokens after truncation, this server queues at most "
+                f"{self.max_pending_tokens} (send fewer inputs per request)",
+                status=413,
+            )
         with self._lock:
             if self._pending >= self.max_pending:
                 raise ServerBusyError()
+            if self._pending_tokens + tokens > self.max_pending_tokens:
+                raise ServerBusyError(
+                    "server busy, please try again.  maximum pending requests exceeded "
+                    f"(over {self.max_pending_tokens} tokens queued)"
+                )
             self._pending += 1
-        job = _Job(embedder, ids)
+            self._pending_tokens += tokens
+        job = _Job(embedder, ids, tokens)
         self._queue.put(job)
         return job.future
 
@@ -108,6 +130,7 @@ class Batcher:
     def _finish(self, job: _Job, result=None, error: Exception | None = None) -> None:
         with self._lock:
             self._pending -= 1
+            self._pending_tokens -= job.tokens
         if error is not None:
             job.future.set_exception(error)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -18,28 +19,46 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+MAX_FINITE_KEEP_ALIVE = 100 * 365 * 24 * 3600.0  # longer than this is "forever" (and stays printable)
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
 def parse_keep_alive(value: object) -> float:
-    """Seconds to stay loaded: "5m", "1h30m", "30s", a number of seconds; negative = forever."""
+    """Seconds to stay loaded: "5m", "1h30m", "30s", a number of seconds; negative = forever.
+
+    Huge values (1e12 seconds, "99999999h") mean forever too: a deadline past year 9999
+    cannot be shown by /api/ps, so it is never computed.
+    """
     if value is None or value == "":
         return DEFAULT_KEEP_ALIVE
     if isinstance(value, bool):
         raise InvalidInputError("keep_alive must be a duration like '5m' or a number of seconds")
     if isinstance(value, int | float):
-        return FOREVER if value < 0 else float(value)
+        return _seconds(value)
     if isinstance(value, str):
         text = value.strip()
-        try:
-            number = float(text)
-            return FOREVER if number < 0 else number
-        except ValueError:
-            pass
+        if _NUMBER.fullmatch(text):
+            return _seconds(float(text))
         negative = text.startswith("-")
         body = text.lstrip("+-")
         parts = _DURATION_PART.findall(body)
         if parts and "".join(n + u for n, u in parts) == body:
             seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
-            return FOREVER if negative else seconds
-    raise InvalidInputError(f"invalid keep_alive {value!r}: use a duration like '5m' or a number of seconds")
+            return FOREVER if negative else _seconds(seconds)
+        raise InvalidInputError(f"invalid keep_alive {text[:40]!r}: use a duration like '5m' or a number of seconds")
+    raise InvalidInputError("invalid keep_alive: use a duration like '5m' or a number of seconds")
+
+
+def _seconds(number: int | float) -> float:
+    try:
+        seconds = float(number)
+    except OverflowError:  # an int past float range: forever one way or the other
+        return FOREVER
+    if math.isnan(seconds):
+        raise InvalidInputError("invalid keep_alive: not a number")
+    if seconds < 0 or seconds > MAX_FINITE_KEEP_ALIVE:
+        return FOREVER
+    return seconds
 
 
 @dataclass

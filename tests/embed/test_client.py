@@ -21,7 +21,7 @@ from tests.embed.fake_ollama import fake_ollama
         (":1234", "http://127.0.0.1:1234"),
         ("example.com:56789", "http://example.com:56789"),
         ("https://example.com", "https://example.com:443"),
-        ("http://example.com/path/", "http://example.com:11434/path"),
+        ("http://example.com/path/", "http://example.com:80/path"),
         ("::1", "http://[::1]:11434"),
         ("[::1]:8080", "http://[::1]:8080"),
     ],

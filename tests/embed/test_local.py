@@ -127,3 +127,32 @@ def test_int8_variant_stays_close_to_fp32_and_has_its_own_graph(embedder):
     fp32_graph = local.onnx_graph_path(embedder.spec, local.model_files(embedder.spec))
     int8_graph = local.onnx_graph_path(int8.spec, local.model_files(int8.spec))
     assert int8_graph != fp32_graph and int8_graph.stat().st_size < 0.85 * fp32_graph.stat().st_size
+
+
+@pytest.mark.parametrize("num_ctx", [1, 2, 3])
+def test_tiny_num_ctx_keeps_the_first_content_token(embedder, num_ctx):
+    """Ollama's integration test: num_ctx 1 embeds "why is the sky blue?" exactly as "why"."""
+    cut = embedder.encode(["why is the sky blue?"], num_ctx=num_ctx)
+    why = embedder.encode(["why"])
+    assert cut.token_counts == [3] == why.token_counts  # [CLS] why [SEP]
+    assert cut.vectors[0] == pytest.approx(why.vectors[0], abs=1e-6)
+
+
+def test_tiny_num_ctx_leaves_an_empty_input_alone(embedder):
+    assert local.truncate_ids([local.CLS_ID, local.SEP_ID], 1) == [local.CLS_ID, local.SEP_ID]
+    assert local.truncate_ids([101, 7, 8, 9, 102], 4) == [101, 7, 8, 102]
+    assert local.truncate_ids([101, 7, 8, 9, 102], 5) == [101, 7, 8, 9, 102]
+
+
+@pytest.mark.parametrize("dimensions", [0, -3, 384, 1000])
+def test_dimensions_outside_1_to_n_minus_1_leave_vectors_whole(embedder, dimensions):
+    whole = embedder.embed(["Why is the sky blue?"])
+    assert embedder.embed(["Why is the sky blue?"], dimensions=dimensions) == pytest.approx(whole, abs=1e-7)
+
+
+def test_prepare_tokenizes_in_groups_without_changing_anything(embedder):
+    texts = [f"text {i} " * (1 + i % 7) for i in range(local.TOKENIZE_GROUP * 2 + 5)] + [LONG]
+    whole = [local.truncate_ids(x, 256) for x in embedder.loaded.tokenize(texts)]
+    assert embedder.prepare(texts) == whole
+    with pytest.raises(ContextLengthError):
+        embedder.prepare(texts, truncate=False)  # the long text is in the last group

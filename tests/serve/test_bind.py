@@ -18,6 +18,8 @@ from tests.conftest import free_port, server_process
         (":9000", ("127.0.0.1", 9000)),
         ("http://localhost:7000/", ("localhost", 7000)),
         ("[::1]:7001", ("::1", 7001)),
+        ("https://example.com", ("example.com", 443)),  # as the client reads it (one parser)
+        ("http://example.com", ("example.com", 80)),
     ],
 )
 def test_bind_forms(value, expected):
@@ -29,3 +31,22 @@ def test_serve_listens_where_ollama_host_says():
     with server_process(env={"OLLAMA_HOST": f"127.0.0.1:{port}"}, use_port=False) as (url, _):
         assert url == f"http://127.0.0.1:{port}"
         assert requests.get(url).text == "Ollama is running"
+
+
+def test_a_port_in_use_is_one_line_not_a_traceback():
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "semsearch", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].endswith("address already in use")
