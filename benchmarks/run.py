@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_embed  # noqa: E402
 import bench_index  # noqa: E402
+import bench_scale  # noqa: E402
 import bench_search  # noqa: E402
 import bench_serve  # noqa: E402
 import bench_ui  # noqa: E402
@@ -32,7 +33,7 @@ def main() -> int:
           f"python {platform.python_version()}\n")  # fmt: skip
     print(HEADER, flush=True)
     started = time.perf_counter()
-    for module in (bench_embed, bench_serve, bench_index, bench_search, bench_watch, bench_ui):
+    for module in (bench_embed, bench_serve, bench_index, bench_search, bench_scale, bench_watch, bench_ui):
         for row in module.run(args.quick):
             print(row.format(), flush=True)
     print(f"\n(ran in {time.perf_counter() - started:.0f} s)")

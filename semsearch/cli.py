@@ -217,7 +217,8 @@ def index_options(command):
         "embedder_spec",
         metavar="SPEC",
         envvar="SEMSEARCH_EMBEDDER",
-        help="'local' (in-process model) or an Ollama URL; default: Ollama if it answers, else local.",
+        help="'local' (in-process model) or Ollama URL(s), comma-separated to spread work over hosts; "
+        "default: Ollama if it answers, else local.",
     )(command)
     command = click.option(
         "-m", "--model", default=None, help="Embedding model (default: the index's, else all-minilm)."
@@ -329,6 +330,15 @@ def parse_size(value: str) -> int:
     help="Overlap between chunks in tokens (default 30).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="auto",
+    default=None,
+    metavar="[auto|ADDRESS]",
+    help="Run the pipeline on a Ray cluster (pip install 'semsearch[ray]'); auto: the running one, else a local one.",
+)
 @no_wait_option
 @friendly_errors
 def index(
@@ -344,6 +354,7 @@ def index(
     overlap_tokens,
     as_json,
     no_wait,
+    ray_address=None,
 ):
     """Index files under PATHS (incremental: unchanged files are skipped)."""
     import json
@@ -365,8 +376,9 @@ def index(
     try:
         with idx.writing():  # wait for (or refuse, with --no-wait) another writer before any other output
             announce(idx, check_model=not reindex)  # --reindex may switch the model
+            add = idx.add if ray_address is None else ray_adder(idx, ray_address, embedder_spec)
             with ProgressBar("Indexing") as progress:
-                report = idx.add(
+                report = add(
                     paths,
                     include=include,
                     exclude=exclude,
@@ -383,6 +395,17 @@ def index(
         click.echo(report.summary())
     if report.indexed == 0 and report.failed > 0:
         sys.exit(1)  # nothing could be indexed
+
+
+def ray_adder(idx, address: str, embedder_spec: str | None):
+    """`Index.add` run as a Ray job (`index --ray`); a missing extra is one line, before any work."""
+    from semsearch.distributed.ray_index import RayOptions, add_paths_ray, import_ray
+
+    import_ray()
+    click.echo(f"semsearch: indexing on Ray ({address}: the running cluster, else a local one)"
+               if address == "auto" else f"semsearch: indexing on the Ray cluster at {address}", err=True)  # fmt: skip
+    options = RayOptions(address=address, embedder_spec=embedder_spec)
+    return functools.partial(add_paths_ray, idx, options=options)
 
 
 def result_record(rank: int, hit) -> dict:

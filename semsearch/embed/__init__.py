@@ -15,7 +15,9 @@ LOCAL = "local"
 
 
 def get_embedder(spec: str | None = None, model: str = "all-minilm", *, probe_timeout: float = 0.3) -> Embedder:
-    """The embedder for `spec`: "local", an Ollama URL/host, or None for the default.
+    """The embedder for `spec`: "local", an Ollama URL/host, several of them comma-separated, or None.
+
+    Several hosts ("http://a:11434,http://b:11434") give a PooledEmbedder spreading batches over them.
 
     Default ($SEMSEARCH_EMBEDDER unset): the Ollama server at $OLLAMA_HOST (127.0.0.1:11434)
     when it answers within `probe_timeout` seconds, else the in-process model; always the
@@ -24,6 +26,11 @@ def get_embedder(spec: str | None = None, model: str = "all-minilm", *, probe_ti
     from semsearch.embed.ollama import OllamaClient, OllamaEmbedder
 
     spec = spec if spec is not None else os.environ.get("SEMSEARCH_EMBEDDER") or None
+    if spec and "," in spec:
+        from semsearch.embed.pool import PooledEmbedder, split_hosts
+
+        hosts = split_hosts(spec)
+        return OllamaEmbedder(hosts[0], model) if len(hosts) == 1 else PooledEmbedder(hosts, model)
     if spec and spec != LOCAL:
         return OllamaEmbedder(spec, model)
     from semsearch.embed.local import LOCAL_MODELS, LocalEmbedder

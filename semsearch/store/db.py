@@ -410,16 +410,22 @@ class Database:
                 vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
                 yield ids, vectors
 
-    def vector_snapshot(self) -> tuple[str | None, int, np.ndarray, np.ndarray]:
-        """(index id, generation, ids, vectors) read in one transaction, so the label fits the vectors
-        even while another process commits."""
+    @contextlib.contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the database, however other processes commit meanwhile."""
         with self.lock:
             self.conn.execute("BEGIN")  # deferred: a read snapshot that no commit can move
             try:
-                index_id, generation = self.state()
-                batches = list(self.all_vectors())
+                yield
             finally:
                 self.conn.execute("COMMIT")
+
+    def vector_snapshot(self) -> tuple[str | None, int, np.ndarray, np.ndarray]:
+        """(index id, generation, ids, vectors) read in one transaction, so the label fits the vectors
+        even while another process commits."""
+        with self.read_snapshot():
+            index_id, generation = self.state()
+            batches = list(self.all_vectors())
         if not batches:
             return index_id, generation, np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         ids = np.concatenate([i for i, _ in batches])

@@ -6,16 +6,18 @@ temp file, fsynced and renamed. When anything disagrees (a crash between a SQLit
 and the save, a torn file, a cache copied from another index) the cache is rebuilt from
 SQLite, which holds every vector too: it is never trusted on its word.
 
-The kind of index follows the size: exact (flat) search up to FLAT_LIMIT vectors, where a
-scan takes a few milliseconds; above it an inverted-file index (IVF), which scans only the
-clusters nearest the query. An index that grows past the limit is converted when saved.
+The kind of index follows the size: exact (flat) search in memory up to FLAT_LIMIT vectors,
+where a scan takes a few milliseconds; above it an inverted-file index (IVF) whose vectors
+live on disk (store/disk_ivf.py), which reads only the clusters nearest the query, so memory
+stays flat however large the corpus grows. A flat index growing past the limit moves to disk
+at once; the IVF lists are (re)built when saved. The on-disk kind's sidecar checks sizes,
+sampled CRC-32s and the ids' count and sum instead of a CRC over gigabytes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import zlib
 from pathlib import Path
@@ -23,15 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from semsearch.store.db import Database
+from semsearch.store.disk_ivf import DiskIVF, DiskIVFError
 from semsearch.store.pausepoints import pause_point
 
 FLAT_LIMIT = int(os.environ.get("SEMSEARCH_FLAT_LIMIT", 100_000))
-IVF_NPROBE_FRACTION = 1 / 64  # clusters searched per query; recall@10 >= 0.95 on clustered data
-RETRAIN_GROWTH = 4.0  # retrain the IVF clusters once the index is this many times its training size
-
-
-def _ivf_lists(count: int) -> int:
-    return int(min(16384, max(64, 4 * math.sqrt(count))))
 
 
 class VectorIndex:
@@ -42,7 +39,8 @@ class VectorIndex:
         self.sidecar = path.with_suffix(".json")
         self.dimensions = dimensions
         self.flat_limit = flat_limit if flat_limit is not None else FLAT_LIMIT
-        self.index = None
+        self.index = None  # faiss flat index (in memory), or None
+        self.disk: DiskIVF | None = None  # on-disk IVF above the flat limit
         self.index_id: str | None = None
         self.generation = -1
         self.trained_on = 0
@@ -56,64 +54,102 @@ class VectorIndex:
 
     @property
     def kind(self) -> str:
-        return "ivf" if self.index is not None and "IVF" in type(self.index).__name__ else "flat"
+        return "ivf" if self.disk is not None else "flat"
 
     def load(self, db: Database) -> None:
         """Load the saved index if it matches the database's generation, else rebuild it."""
         import faiss
 
+        for _ in range(3):  # a writer may replace the files between our reading the sidecar and opening them
+            try:
+                saved = json.loads(self.sidecar.read_text())
+            except (OSError, ValueError):
+                break
+            if saved.get("kind") != "ivf-disk" or saved.get("mirrors") != _mirrors(db, self.dimensions):
+                break
+            try:
+                disk = DiskIVF.open(self.path, self.dimensions, saved["disk"])
+                if disk.id_summary() == (saved["mirrors"]["count"], saved["mirrors"]["id_sum"]):
+                    self._drop()
+                    self.disk, self.generation = disk, saved["mirrors"]["generation"]
+                    self.index_id, self.stale, self.dirty = saved["mirrors"]["index_id"], False, False
+                    self.trained_on = disk.trained_on
+                    return
+                disk.close()
+                break
+            except (DiskIVFError, KeyError, TypeError):
+                continue
         if self.path.exists() and self.sidecar.exists():
             try:
                 saved = json.loads(self.sidecar.read_text())
-                if saved.get("mirrors") == _mirrors(db, self.dimensions) and saved.get("crc32") == _crc32(self.path):
+                if (
+                    saved.get("kind") == "flat"
+                    and saved.get("mirrors") == _mirrors(db, self.dimensions)
+                    and saved.get("crc32") == _crc32(self.path)
+                ):
                     index = faiss.read_index(str(self.path))
                     if index.ntotal == saved["mirrors"]["count"]:
+                        self._drop()
                         self.index, self.generation = index, saved["mirrors"]["generation"]
                         self.index_id, self.stale, self.dirty = saved["mirrors"]["index_id"], False, False
-                        self.trained_on = int(saved.get("trained_on", 0))
-                        self._tune()
                         return
             except (OSError, ValueError, RuntimeError, KeyError, TypeError):
                 pass  # unreadable or stale: fall through to a rebuild
         self.rebuild(db)
 
     def rebuild(self, db: Database) -> None:
-        """Every vector SQLite holds, labelled with the state they were read in (one snapshot)."""
-        index_id, generation, ids, vectors = db.vector_snapshot()
-        if not len(ids):
-            vectors = np.zeros((0, self.dimensions), np.float32)
-        self.build(ids, vectors)
+        """From SQLite, labelled with the state the vectors were read in (one read snapshot);
+        above the flat limit streamed straight to disk, never all in memory."""
+        count, _ = db.chunk_id_summary()
+        if count <= self.flat_limit:
+            index_id, generation, ids, vectors = db.vector_snapshot()
+            if not len(ids):
+                vectors = np.zeros((0, self.dimensions), np.float32)
+            self.build(ids, vectors)
+        else:
+            self._drop()
+            self.disk = DiskIVF(self.path, self.dimensions)
+            with db.read_snapshot():
+                index_id, generation = db.state()
+                for ids, vectors in db.all_vectors():
+                    self.disk.append(ids, vectors)
+            self.disk.merge()
+            self.trained_on = self.disk.trained_on
+            self.dirty = True
         self.index_id, self.generation, self.stale = index_id, generation, False
 
     def build(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """A fresh index of the right kind for this many vectors."""
         import faiss
 
+        self._drop()
         count = len(ids)
         if count <= self.flat_limit:
             self.index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dimensions))
-            self.trained_on = 0
+            if count:
+                self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
         else:
-            quantizer = faiss.IndexFlatIP(self.dimensions)
-            lists = _ivf_lists(count)
-            self.index = faiss.IndexIVFFlat(quantizer, self.dimensions, lists, faiss.METRIC_INNER_PRODUCT)
-            sample = vectors
-            if count > lists * 64:  # k-means needs ~40-256 points per cluster, not all of them
-                picks = np.random.default_rng(0).choice(count, lists * 64, replace=False)
-                sample = vectors[np.sort(picks)]
-            self.index.train(np.ascontiguousarray(sample, dtype=np.float32))
-            self.trained_on = count
-            self._tune()
-        if count:
-            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+            self.disk = DiskIVF(self.path, self.dimensions)
+            for start in range(0, count, 65_536):
+                self.disk.append(ids[start : start + 65_536], vectors[start : start + 65_536])
+            self.disk.merge()
+            self.trained_on = self.disk.trained_on
         self.dirty = True
 
-    def _tune(self) -> None:
-        if self.kind == "ivf":
-            self.index.nprobe = max(16, int(self.index.nlist * IVF_NPROBE_FRACTION))
+    def _drop(self) -> None:
+        """Forget the current index (its on-disk files stay until a save no longer names them)."""
+        if self.disk is not None:
+            self.disk.close()
+        self.index, self.disk, self.trained_on = None, None, 0
+
+    @property
+    def nprobe(self) -> int:
+        return self.disk.nprobe if self.disk is not None else 0
 
     @property
     def count(self) -> int:
+        if self.disk is not None:
+            return self.disk.count
         return 0 if self.index is None else int(self.index.ntotal)
 
     def update(self, removed: list[int], added: list[tuple[int, np.ndarray]], generation: int) -> None:
@@ -127,54 +163,78 @@ class VectorIndex:
         if generation != self.generation + 1 and self.generation >= 0:  # -1: built by hand, following no database
             self.stale = True
             return
-        if self.index is None:
+        if self.index is None and self.disk is None:
             self.build(np.zeros(0, np.int64), np.zeros((0, self.dimensions), np.float32))
+        target = self.disk if self.disk is not None else None
         if removed:
-            self.index.remove_ids(np.asarray(removed, dtype=np.int64))
+            ids = np.asarray(removed, dtype=np.int64)
+            target.remove(ids) if target is not None else self.index.remove_ids(ids)
         if added:
             ids = np.fromiter((i for i, _ in added), dtype=np.int64, count=len(added))
-            self.index.add_with_ids(np.vstack([v for _, v in added]).astype(np.float32), ids)
+            vectors = np.vstack([v for _, v in added]).astype(np.float32)
+            if target is not None:
+                target.append(ids, vectors)
+            else:
+                self.index.add_with_ids(vectors, ids)
+                if self.index.ntotal > self.flat_limit:
+                    self._to_disk()  # memory stays bounded: past the limit, vectors go to disk
         self.generation = generation
         self.dirty = True
 
+    def _to_disk(self) -> None:
+        """Move a flat index to disk block by block, reading FAISS's arrays in place (no full copy)."""
+        import faiss
+
+        count = int(self.index.ntotal)
+        ids = faiss.rev_swig_ptr(self.index.id_map.data(), count)
+        codes = faiss.downcast_index(self.index.index).codes
+        vectors = faiss.rev_swig_ptr(codes.data(), count * self.dimensions * 4).view(np.float32)
+        disk = DiskIVF(self.path, self.dimensions)
+        for start in range(0, count, 8_192):
+            end = min(count, start + 8_192)
+            disk.append(
+                ids[start:end], vectors[start * self.dimensions : end * self.dimensions].reshape(-1, self.dimensions)
+            )
+        generation = self.generation
+        self._drop()
+        self.disk, self.generation = disk, generation
+
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if self.index is None or self.index.ntotal == 0:
+        if self.count == 0:
             return []
+        if self.disk is not None:
+            return self.disk.search(query, min(k, self.count))
         scores, ids = self.index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, self.count))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def _needs_new_kind(self) -> bool:
-        if self.kind == "flat":
-            return self.count > self.flat_limit
-        return self.count <= self.flat_limit // 2 or self.count > self.trained_on * RETRAIN_GROWTH
-
     def fit_kind(self) -> None:
-        """Convert to the kind of index this many vectors call for (flat <-> IVF, or retrain IVF)."""
-        if self.index is not None and self._needs_new_kind():
-            generation = self.generation
-            self.build(*self._all())
-            self.generation = generation
+        """Convert to the kind of index this many vectors call for (flat <-> IVF), or merge the IVF's tail."""
+        if self.disk is not None:
+            if self.count <= self.flat_limit // 2:
+                generation = self.generation
+                self.build(*self._all())
+                self.generation = generation
+            elif self.disk.centroids is None or self.disk.needs_merge():
+                self.disk.merge()
+                self.trained_on = self.disk.trained_on
+                self.dirty = True
+        elif self.index is not None and self.count > self.flat_limit:
+            self._to_disk()
+            self.fit_kind()
 
     def _all(self) -> tuple[np.ndarray, np.ndarray]:
         """Every (id, vector) the index holds, for converting it to another kind."""
         import faiss
 
-        if self.kind == "flat":
+        if self.disk is None:
             ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
             codes = faiss.vector_to_array(faiss.downcast_index(self.index.index).codes)
             vectors = codes.view(np.float32).reshape(-1, self.dimensions)
             return ids, vectors
-        invlists = self.index.invlists
-        ids, vectors = [], []
-        for lst in range(self.index.nlist):
-            size = invlists.list_size(lst)
-            if size:
-                ids.append(faiss.rev_swig_ptr(invlists.get_ids(lst), size).copy())
-                codes = faiss.rev_swig_ptr(invlists.get_codes(lst), size * self.dimensions * 4)
-                vectors.append(np.frombuffer(codes.copy(), dtype=np.float32).reshape(size, self.dimensions))
-        if not ids:
+        parts = [(ids, vectors) for _, ids, vectors in self.disk.iter_live()]
+        if not parts:
             return np.zeros(0, np.int64), np.zeros((0, self.dimensions), np.float32)
-        return np.concatenate(ids), np.concatenate(vectors)
+        return np.concatenate([i for i, _ in parts]), np.concatenate([v for _, v in parts])
 
     def save(self, db: Database) -> None:
         """Write atomically (temp file, fsync, rename), the sidecar last, only by the index's writer.
@@ -184,7 +244,7 @@ class VectorIndex:
         """
         import faiss
 
-        if self.index is None or not self.dirty or self.stale:
+        if (self.index is None and self.disk is None) or not self.dirty or self.stale:
             return
         self.fit_kind()
         mirrors = _mirrors(db, self.dimensions)
@@ -192,26 +252,44 @@ class VectorIndex:
         held["count"], held["id_sum"] = self._id_summary()
         if held != mirrors:
             return  # this cache does not hold exactly what SQLite holds: never save it
+        if self.disk is not None:
+            self.disk.flush()
+            sidecar = {"mirrors": mirrors, "kind": "ivf-disk", "disk": self.disk.state()}
+            pause_point("vectors-written")
+            _replace_text(self.sidecar, json.dumps(sidecar))
+            _fsync(self.path.parent)
+            self._remove_unused({p.name for p in self.disk.files()})
+            self.dirty = False
+            return
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         faiss.write_index(self.index, str(tmp))
         _fsync(tmp)
-        sidecar = {"mirrors": mirrors, "crc32": _crc32(tmp), "kind": self.kind, "trained_on": self.trained_on}
+        sidecar = {"mirrors": mirrors, "crc32": _crc32(tmp), "kind": "flat"}
         pause_point("vectors-written")
         os.replace(tmp, self.path)
         pause_point("vectors-renamed")
         _replace_text(self.sidecar, json.dumps(sidecar))
         _fsync(self.path.parent)
+        self._remove_unused(set())
         self.dirty = False
+
+    def _remove_unused(self, keep: set[str]) -> None:
+        """Delete on-disk IVF files the sidecar no longer names (readers holding them open keep reading)."""
+        for path in self.path.parent.glob(f"{self.path.stem}.*.*"):
+            if path.name not in keep and path.suffix != ".tmp" and path != self.path and path != self.sidecar:
+                path.unlink(missing_ok=True)
+        if keep:
+            self.path.unlink(missing_ok=True)  # a flat file from before the move to disk
+
 
     def _id_summary(self) -> tuple[int, int]:
         """(count, sum) of the chunk ids this cache holds, to compare with SQLite's."""
-        ids, _ = self._all() if self.kind == "ivf" else (self._flat_ids(), None)
-        return int(len(ids)), int(ids.sum()) if len(ids) else 0
-
-    def _flat_ids(self) -> np.ndarray:
+        if self.disk is not None:
+            return self.disk.id_summary()
         import faiss
 
-        return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        return int(len(ids)), int(ids.sum()) if len(ids) else 0
 
 
 def remove_temp_files(folder: Path) -> None:

@@ -40,9 +40,10 @@ def test_growing_past_the_limit_converts_on_save_and_keeps_every_vector(tmp_path
     index = VectorIndex(tmp_path / "v.faiss", DIMS, flat_limit=1000)
     index.build(np.arange(800), vectors[:800])
     index.update([], [(i, vectors[i]) for i in range(800, 2500)], generation=1)
-    assert index.kind == "flat"
+    assert index.kind == "ivf" and index.disk.centroids is None  # on disk at once, lists built on save
+    assert index.search(vectors[2400], 1)[0][0] == 2400
     index.fit_kind()
-    assert index.kind == "ivf" and index.count == 2500
+    assert index.kind == "ivf" and index.count == 2500 and index.disk.centroids is not None
     assert index.search(vectors[2400], 1)[0][0] == 2400
     index.update(list(range(0, 2000)), [], generation=2)  # shrinking far below the limit goes back to flat
     index.fit_kind()

@@ -1,0 +1,1 @@
+"""Indexing beyond one machine (optional extras; nothing here is imported by a plain install)."""

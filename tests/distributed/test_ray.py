@@ -1,0 +1,117 @@
+"""`semsearch index --ray` on a real local Ray cluster gives the index a local run gives."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from semsearch.cli import cli
+from semsearch.index import Index
+from tests.distributed.compare import assert_same_index
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT.parent / "shared" / "eval" / "docs-corpus" / "fastapi" / "deployment"  # 9 real docs, ~150 chunks
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A real two-CPU Ray cluster in this process, on loopback only, shut down after the module."""
+    import ray
+
+    ray.init(
+        num_cpus=2,
+        object_store_memory=100 * 2**20,
+        include_dashboard=False,
+        log_to_driver=False,
+        _node_ip_address="127.0.0.1",
+    )
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture
+def corpus(tmp_path) -> list[Path]:
+    """A copy of data/ (the tests change it) and the FastAPI deployment docs (read-only, from ../shared)."""
+    assert DOCS.is_dir(), f"missing {DOCS}"
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    return [data, DOCS]
+
+
+def index_with_ray(index_dir: Path, paths: list[Path]) -> tuple[int, dict]:
+    result = CliRunner().invoke(
+        cli, ["index", "--ray", "--embedder", "local", "--index", str(index_dir), "--json", *map(str, paths)]
+    )
+    assert result.exit_code == 0, result.output
+    return result.exit_code, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_ray_index_is_the_local_index_and_reruns_are_incremental(ray_cluster, corpus, tmp_path):
+    local = tmp_path / "local"
+    with Index(local, embedder="local") as idx:
+        local_report = idx.add(corpus)
+
+    _, first = index_with_ray(tmp_path / "ray", corpus)
+    assert first["failed"] == local_report.failed
+    assert first["new"] == local_report.new and first["chunks_embedded"] == local_report.chunks_embedded
+    chunks = assert_same_index(local, tmp_path / "ray")  # same files, chunk texts, vectors (cosine >= 0.9999)
+    assert chunks > 150
+
+    _, again = index_with_ray(tmp_path / "ray", corpus)
+    assert again["chunks_embedded"] == 0 and again["new"] == 0 and again["changed"] == 0
+    assert again["unchanged"] == first["new"]
+
+    # One file edited, one touched without change, one deleted: the same as a local re-run does.
+    data = corpus[0]
+    (data / "faq.md").write_text((data / "faq.md").read_text() + "\n\n## Added\n\nA new answer about tides.\n")
+    os.utime(data / "docs" / "index.md", ns=(1, 1))
+    (data / "notes" / "ideas.txt").unlink()
+    _, third = index_with_ray(tmp_path / "ray", corpus)
+    assert (third["new"], third["changed"], third["deleted"]) == (0, 1, 1)
+    assert third["unchanged"] == first["new"] - 2
+    with Index(local, embedder="local") as idx:
+        idx.add(corpus)
+    assert_same_index(local, tmp_path / "ray")
+    # The vector cache follows SQLite: search finds the new text.
+    with Index(tmp_path / "ray", embedder="local") as idx:
+        assert idx.search("a new answer about tides", k=1)[0].path.endswith("faq.md")
+
+
+def run_cli(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_without_the_extra_ray_is_one_line_and_nothing_is_written(tmp_path):
+    code = "import sys; sys.modules['ray'] = None\nfrom semsearch.cli import main; sys.argv[0] = 'semsearch'; main()"
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nSome text.\n")
+    out = run_cli(code, "index", "--ray", "--embedder", "local", "--index", str(tmp_path / "idx"), str(folder))
+    assert out.returncode == 1
+    assert out.stderr.splitlines()[-1] == "Error: --ray needs the Ray extra: pip install 'semsearch[ray]'"
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "idx" / "index.db").exists() or Index(tmp_path / "idx").db.file_count() == 0
+
+
+def test_a_local_run_never_imports_ray(tmp_path):
+    code = (
+        "import sys\nfrom semsearch.cli import main\nsys.argv[0] = 'semsearch'\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('RAY' if any(m == 'ray' or m.startswith('ray.') for m in sys.modules) else 'NO RAY')"
+    )
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nSome text.\n")
+    out = run_cli(code, "index", "--embedder", "local", "--index", str(tmp_path / "idx"), str(folder))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "NO RAY"
