@@ -73,6 +73,8 @@ class _Connection(sqlite3.Connection):
                     ) from None
                 time.sleep(0.05 * 4**attempt)
         raise AssertionError("unreachable")
+
+
 SYMBOLS_WEIGHT = 4.0  # names a code chunk defines; tuned on benchmarks/code_questions.json
 PATH_WEIGHT = 2.0  # the file's name and folders
 # Identifiers stay whole ("add_api_route") and their parts are indexed beside them.

@@ -281,7 +281,6 @@ class VectorIndex:
         if keep:
             self.path.unlink(missing_ok=True)  # a flat file from before the move to disk
 
-
     def _id_summary(self) -> tuple[int, int]:
         """(count, sum) of the chunk ids this cache holds, to compare with SQLite's."""
         if self.disk is not None:
