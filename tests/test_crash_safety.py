@@ -87,7 +87,7 @@ def assert_cache_mirrors_sqlite(index_dir: Path, embedder) -> None:
         assert not vectors.dirty, "the last run should leave a saved cache that matches SQLite"
         with sqlite3.connect(index_dir / "index.db") as conn:
             ids = sorted(r[0] for r in conn.execute("SELECT id FROM chunks"))
-        assert sorted(vectors._flat_ids().tolist()) == ids
+        assert sorted(vectors._all()[0].tolist()) == ids
     assert not (index_dir / ".rebuild").exists() and not list(index_dir.glob("*.tmp"))
 
 

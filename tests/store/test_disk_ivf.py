@@ -41,7 +41,9 @@ def small_merges(monkeypatch):
 
 def fill(db: Database, path, vectors: np.ndarray, per_file: int = 500, index: VectorIndex | None = None) -> VectorIndex:
     """Index `vectors` through the real write path (SQLite commit, then the cache follows), then save."""
-    index = index or VectorIndex(path, DIMS, flat_limit=1000)
+    if index is None:
+        index = VectorIndex(path, DIMS, flat_limit=1000)
+        index.load(db)  # as Index.vectors does: the cache starts from SQLite's state
     for start in range(0, len(vectors), per_file):
         removed, added = write(db, f"/f{start}", vectors[start : start + per_file])
         index.update(removed, added, db.generation)
@@ -145,6 +147,7 @@ def test_a_torn_foreign_or_stale_cache_is_rebuilt_from_sqlite(db, tmp_path, dama
     elif damage == "foreign":  # another index's files and sidecar, same shape, other chunk ids
         other_db = Database(tmp_path / "other" / "index.db")
         other = VectorIndex(tmp_path / "other" / "vectors.faiss", DIMS, flat_limit=1000)
+        other.load(other_db)
         other.update(*write(other_db, "/x", vectors[:7]), other_db.generation)  # shifts the ids by 7
         fill(other_db, other.path, vectors[:5000], index=other)
         other.update(*write(other_db, "/tail", vectors[5000:5100]), other_db.generation)
