@@ -17,6 +17,7 @@ from pydantic import Field  # this module loads only when serving: the SDK's pyd
 
 from semsearch.errors import SemsearchError
 from semsearch.mcp.service import SearchService
+from semsearch.search.engine import DEFAULT_MODE
 
 INSTRUCTIONS = """\
 Semantic search over the user's local files (notes, docs, code) with semsearch. Use `search` to find
@@ -48,7 +49,7 @@ time can take minutes."""
 log = logging.getLogger("semsearch.mcp")
 
 
-def build_server(service: SearchService, *, files_option: bool | None = None):
+def build_server(service: SearchService):
     """The MCPServer with semsearch's tools bound to `service`."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
@@ -77,14 +78,20 @@ def build_server(service: SearchService, *, files_option: bool | None = None):
         query: Annotated[str, Field(description="The question or topic to look for, in natural language.")],
         k: Annotated[int, Field(description="How many passages to return (1-100).", ge=1, le=100)] = 8,
         mode: Annotated[
-            Literal["dense", "keyword", "hybrid"],
-            Field(description="dense: by meaning (default); keyword: BM25 on words; hybrid: both fused."),
-        ] = "dense",
+            Literal["auto", "dense", "keyword", "hybrid"],
+            Field(
+                description="auto: keyword-leaning for names and error codes, meaning-leaning for questions, "
+                "code-aware; dense: by meaning; keyword: BM25 on words; hybrid: both fused."
+            ),
+        ] = DEFAULT_MODE,
         path: Annotated[
             str | None, Field(description='Only files whose path matches this glob, e.g. "docs/*.md" or "*.py".')
         ] = None,
+        files: Annotated[
+            bool, Field(description="One result per file (its best passage): to find which files to open.")
+        ] = False,
     ) -> dict[str, Any]:
-        return tool_errors(lambda: service.search(query, k, mode, path))
+        return tool_errors(lambda: service.search(query, k, mode, path, files=files))
 
     @server.tool(
         name="status",

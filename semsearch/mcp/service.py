@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from semsearch.errors import IndexNotFoundError, SemsearchError
+from semsearch.search.engine import DEFAULT_MODE
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.index import Index
@@ -89,7 +90,7 @@ class SearchService:
 
     # -- tools ------------------------------------------------------------------------------------------
 
-    def search(self, query: str, k: int = 8, mode: str = "dense", path: str | None = None, **options) -> dict:
+    def search(self, query: str, k: int = 8, mode: str = DEFAULT_MODE, path: str | None = None, **options) -> dict:
         if not isinstance(query, str) or not query.strip():
             raise SemsearchError("the query is empty: pass the question or the words to look for")
         if not 1 <= k <= 100:

@@ -72,6 +72,10 @@ def test_tools_search_and_status_over_stdio(data_index):
             error, found = await call(client, "search", query="rotate logs", mode="hybrid", path="docs/ops/*.md")
             assert not error and all("/docs/ops/" in hit["path"] for hit in found["results"])
 
+            error, found = await call(client, "search", query="backups and restore", k=10, files=True)
+            paths = [hit["path"] for hit in found["results"]]
+            assert not error and len(paths) > 1 and len(set(paths)) == len(paths)  # one result per file
+
             error, status = await call(client, "status")
             assert not error, status
             assert status["exists"] and status["model"] == "all-minilm" and status["chunks"] > 0
