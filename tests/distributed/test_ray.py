@@ -115,3 +115,22 @@ def test_a_local_run_never_imports_ray(tmp_path):
     out = run_cli(code, "index", "--embedder", "local", "--index", str(tmp_path / "idx"), str(folder))
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1] == "NO RAY"
+
+
+def test_reindex_with_ray_is_refused_and_keeps_the_index(tmp_path):
+    """--reindex must stay crash-safe (built beside, then swapped), so --ray leaves it to the local pipeline."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nSome text about tea.\n")
+    index_dir = tmp_path / "idx"
+    runner = CliRunner()
+    first = runner.invoke(cli, ["index", "--embedder", "local", "--index", str(index_dir), str(folder)])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(
+        cli, ["index", "--ray", "--reindex", "--embedder", "local", "--index", str(index_dir), str(folder)]
+    )
+    assert again.exit_code == 1
+    assert again.output.splitlines()[-1] == (
+        "Error: --reindex runs locally: drop --ray for the rebuild, then use --ray for updates"
+    )
+    assert Index(index_dir).db.file_count() == 1
