@@ -99,7 +99,10 @@ def test_enter_opens_the_file_view_with_the_matched_lines_highlighted(ui_url, pa
 def test_arrow_keys_choose_a_result_and_slash_focuses_the_box(ui_url, page):
     page.goto(ui_url)
     page.locator("#q").press_sequentially("backups", delay=15)
-    page.wait_for_selector("#results li.card:nth-child(3)")
+    page.wait_for_function(  # the answer to the whole word, not to a prefix typed on the way
+        "() => { const a = document.querySelector('#results li.card:nth-child(3) a');"
+        " return a !== null && a.getAttribute('href').includes('q=backups'); }"
+    )
     second = page.locator("#results li.card").nth(1).locator("a").get_attribute("href")
     page.locator("#q").press("ArrowDown")
     assert page.locator("#results li.card").nth(1).get_attribute("class") == "card selected"

@@ -138,7 +138,7 @@ def test_a_foreign_host_header_is_refused(tiny):
 def test_bad_api_parameters_get_a_one_line_error(tiny):
     url, _, _ = tiny
     for params, message in (
-        ({"q": "x", "mode": "fuzzy"}, "unknown search mode 'fuzzy': choose one of dense, keyword, hybrid"),
+        ({"q": "x", "mode": "fuzzy"}, "unknown search mode 'fuzzy': choose one of auto, dense, keyword, hybrid"),
         ({"q": "x", "k": "many"}, "k must be a whole number of results, not 'many'"),
         ({"q": "x", "k": "0"}, "k must be between 1 and 100, not 0"),
     ):
