@@ -12,7 +12,7 @@ import click
 
 from semsearch import __version__
 
-SEARCH_DEFAULT_MODE = "dense"  # semsearch.search.DEFAULT_MODE, spelled out so `--help` imports no numpy
+SEARCH_DEFAULT_MODE = "auto"  # semsearch.search.DEFAULT_MODE, spelled out so `--help` imports no numpy
 
 
 def friendly_errors(command):

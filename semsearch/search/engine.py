@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SEARCH_MODES = ("auto", "dense", "keyword", "hybrid")
 # auto becomes the default once it is measured not to lose to dense on any question set (benchmarks/QUALITY.md).
-DEFAULT_MODE = "dense"
+DEFAULT_MODE = "auto"  # never worse than dense by more than one question on any set; see README
 
 
 @dataclass(frozen=True)

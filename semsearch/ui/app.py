@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from semsearch.errors import SemsearchError
-from semsearch.search import SEARCH_MODES
+from semsearch.search import DEFAULT_MODE, SEARCH_MODES
 from semsearch.serve.hostcheck import HostGuard
 from semsearch.ui import pages
 from semsearch.ui.highlight import query_terms
@@ -68,7 +68,7 @@ def _search_args(request: Request) -> tuple[str, int, str, str]:
     """(query, k, mode, path) from the query string; a bad value is a SemsearchError with status 400."""
     q = request.query_params
     query = q.get("q", "")
-    mode = q.get("mode") or "dense"
+    mode = q.get("mode") or DEFAULT_MODE
     if mode not in SEARCH_MODES:
         raise SemsearchError(f"unknown search mode {mode!r}: choose one of {', '.join(SEARCH_MODES)}", 400)
     k_text = q.get("k") or str(pages.DEFAULT_K)
@@ -164,7 +164,7 @@ def create_app(reader: IndexReader, *, bind_host: str = "127.0.0.1", on_ready: C
             return _error_json(e)
 
     def search_page(request: Request) -> Response:
-        query, k, mode, path, answer, error = "", pages.DEFAULT_K, "dense", "", None, None
+        query, k, mode, path, answer, error = "", pages.DEFAULT_K, DEFAULT_MODE, "", None, None
         try:
             query, k, mode, path = _search_args(request)
             if query.strip():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from urllib.parse import urlencode
 
-from semsearch.search import SEARCH_MODES
+from semsearch.search import DEFAULT_MODE, SEARCH_MODES
 from semsearch.ui.corpus_map import CorpusMap
 from semsearch.ui.highlight import Parts, mark
 from semsearch.ui.reader import FileView, Hit, SearchAnswer, line_span
@@ -30,7 +30,7 @@ def parts_html(parts: Parts) -> str:
 def search_params(query: str, mode: str, path: str, k: int) -> dict:
     """The query string that reproduces a search (defaults left out, so URLs stay short)."""
     params = {"q": query}
-    if mode != "dense":
+    if mode != DEFAULT_MODE:
         params["mode"] = mode
     if path:
         params["path"] = path
@@ -106,7 +106,7 @@ def search_page(
 <input id="q" name="q" type="search" value="{esc(query)}" placeholder="Ask a question…" aria-label="Search"
  autocomplete="off" autofocus>
 <div class="filters">
-<label>mode <select id="mode" name="mode">{options}</select></label>
+<label>mode <select id="mode" name="mode" data-default="{DEFAULT_MODE}">{options}</select></label>
 <label class="path-label">path <input id="path" name="path" type="text" value="{esc(path)}"
  placeholder="docs/ops or *.pdf" autocomplete="off"></label>{k_field}
 <button type="submit">Search</button>

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from semsearch.errors import SemsearchError
 from semsearch.index import Index
+from semsearch.search import DEFAULT_MODE
 from semsearch.store.db import ChunkRecord, FileRecord
 from semsearch.ui.highlight import Parts, query_terms, snippet
 
@@ -193,7 +194,7 @@ class IndexReader:
 
     # -- searching -----------------------------------------------------------------------------------
 
-    def search(self, query: str, k: int = 10, mode: str = "dense", path_filter: str = "") -> SearchAnswer:
+    def search(self, query: str, k: int = 10, mode: str = DEFAULT_MODE, path_filter: str = "") -> SearchAnswer:
         if len(query) > MAX_QUERY_CHARS:
             raise SemsearchError(f"the query is too long ({len(query)} characters; at most {MAX_QUERY_CHARS})", 400)
         if not 1 <= k <= MAX_K:

@@ -41,7 +41,7 @@ function setupSearch() {
   function params() {
     const p = new URLSearchParams();
     p.set("q", box.value);
-    if (mode.value !== "dense") p.set("mode", mode.value);
+    if (mode.value !== mode.dataset.default) p.set("mode", mode.value);
     if (path.value.trim()) p.set("path", path.value.trim());
     if (k) p.set("k", k.value);
     return p;
