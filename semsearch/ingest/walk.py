@@ -96,6 +96,11 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
+def _selected(rel: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    """Whether --include/--exclude globs let a file through (the walk and watch's single paths alike)."""
+    return (not include or _matches(rel, include)) and not (exclude and _matches(rel, exclude))
+
+
 def printable(path: str | os.PathLike) -> str:
     """A path as text that can always be printed or stored: bytes that are not UTF-8 become \\xNN."""
     return os.fsencode(path).decode("utf-8", errors="backslashreplace")
@@ -169,10 +174,7 @@ def _walk_dir(
             if entry.name not in JUNK_DIRS and (skip := _enter(path, rules, seen_dirs, stack)):
                 yield skip
             continue
-        rel = path.relative_to(root).as_posix()
-        if include and not _matches(rel, include):
-            continue
-        if exclude and _matches(rel, exclude):
+        if not _selected(path.relative_to(root).as_posix(), include, exclude):
             continue
         yield from _check_file(path, max_file_bytes, seen_files)
 
@@ -343,9 +345,6 @@ def walk_under(
                     given, root, rules_for(folder), include, exclude, max_file_bytes, seen_dirs, seen_files
                 )
             continue
-        rel = given.relative_to(root).as_posix()
-        if include and not _matches(rel, include):
-            continue
-        if exclude and _matches(rel, exclude):
+        if not _selected(given.relative_to(root).as_posix(), include, exclude):
             continue
         yield from _check_file(given, max_file_bytes, seen_files)
