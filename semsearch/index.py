@@ -284,14 +284,6 @@ class Index:
                 on_progress=on_progress,
             )
 
-    def follow_writes(self) -> bool:
-        """For a long-lived reader: drop the vector cache if another writer committed since it was
-        loaded (it reloads on the next search). Returns whether it did."""
-        if self._vectors is not None and self._vectors.generation != self.db.generation:
-            self._vectors = None
-            return True
-        return False
-
     def remove(self, paths: Iterable[str | os.PathLike]) -> int:
         """Forget files (or every file under a folder); returns how many were removed."""
         from semsearch import indexer

@@ -97,7 +97,6 @@ class SearchService:
             raise SemsearchError(f"k must be between 1 and 100, not {k}")
         index = self.reader()
         with self._read_lock:
-            index.follow_writes()
             hits = index.search(query, k, mode=mode, path_glob=path or None, **options)
         results = [
             {
@@ -131,7 +130,6 @@ class SearchService:
             info.update(exists=False, message=str(e))
         else:
             with self._read_lock:
-                index.follow_writes()
                 info.update(exists=True, **index.status())
                 info["freshness"] = freshness(index)
         if self.watcher is not None:
