@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import queue
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -18,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
@@ -86,13 +87,7 @@ def ui_process(index: Path, *args: str, env: dict | None = None) -> Iterator[tup
                 url = line.split("search page at ", 1)[1].split()[0]
         yield url, process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="session")
