@@ -15,6 +15,7 @@ _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*
 # E1234, ENOENT, HTTP_404, 0x80070005, ORA-00942: codes people paste from a log.
 _ERROR_CODE = re.compile(r"^(?:[A-Z]{1,6}-?\d{2,}|0x[0-9A-Fa-f]+|E[A-Z]{3,}|[A-Z]+_\d+)$")
 _TEST_WORDS = {"test", "tests", "tested", "testing", "spec", "specs", "fixture", "fixtures", "mock", "mocks"}
+_CHANGE_WORDS = {"release", "releases", "released", "changelog", "changed", "deprecated", "deprecation", "version"}
 
 
 @dataclass
@@ -24,6 +25,7 @@ class QueryShape:
     identifiers: list[str] = field(default_factory=list)  # names as typed: `getUser`, `Index.search` -> search
     is_symbol: bool = False  # the whole query is one or two names or an error code
     mentions_tests: bool = False
+    mentions_changes: bool = False  # asks about releases or versions: release notes are the answer then
 
     @property
     def name_parts(self) -> set[str]:
@@ -50,4 +52,5 @@ def analyze(text: str) -> QueryShape:
         identifiers=list(dict.fromkeys(identifiers)),
         is_symbol=symbol,
         mentions_tests=any(w in _TEST_WORDS for w in words),
+        mentions_changes=any(w in _CHANGE_WORDS for w in words),
     )

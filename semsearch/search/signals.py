@@ -18,11 +18,17 @@ DEFINES_BOOST = 0.5  # the chunk defines a name the query asks for
 FILE_NAME_BOOST = 0.15  # the file's name (or a folder) is a name the query asks for
 COHERENCE_WEIGHT = 0.1  # per other strong chunk of the same file, up to COHERENCE_CAP
 COHERENCE_CAP = 3
-SECONDARY_PENALTY = 0.15  # tests, vendored and generated files, unless the query asks for tests
+SECONDARY_PENALTY = 0.15  # tests, vendored and generated files, release notes, unless the query asks for them
 
 _TEST_PATH = re.compile(r"(^|/)(tests?|testing|__tests__|spec|specs)/|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$")
 _VENDORED = re.compile(r"(^|/)(vendor|vendored|third_party|node_modules|site-packages|dist|build)/")
 _GENERATED = re.compile(r"(\.min\.js|\.pb\.go|_pb2\.py|\.generated\.\w+|\.g\.dart)$")
+# Release notes and changelogs (release/1.20.0-notes.rst, CHANGELOG.md, docs/changes/): they mention every
+# feature once more, in passing, so keyword evidence lifts them above the page that explains the feature.
+_CHANGES = re.compile(
+    r"(^|/)((release[-_]?notes?|releases|changelogs?|changes|news|whatsnew)/[^/]*\.(md|rst|txt|adoc)"
+    r"|([^/]*[-_.](notes|changelog)|changelog|changes|news|history|release[-_]?notes?)(\.(md|rst|txt|adoc))?)$"
+)
 
 
 @dataclass
@@ -81,16 +87,28 @@ def _singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def is_secondary(path: str) -> bool:
-    """Tests, vendored and generated code: rarely what a question means."""
+def secondary_kind(path: str) -> str | None:
+    """Which secondary kind a path is (tests, vendored, generated, changes), if any: rarely what a question means."""
     p = path.replace("\\", "/").lower()
-    return bool(_TEST_PATH.search(p) or _VENDORED.search(p) or _GENERATED.search(p))
+    if _TEST_PATH.search(p):
+        return "tests"
+    if _VENDORED.search(p):
+        return "vendored"
+    if _GENERATED.search(p):
+        return "generated"
+    return "changes" if _CHANGES.search(p) else None
+
+
+def is_secondary(path: str) -> bool:
+    return secondary_kind(path) is not None
 
 
 def secondary_penalty(candidate: Candidate, query: QueryShape) -> float:
-    if query.mentions_tests or not is_secondary(candidate.path):
+    kind = secondary_kind(candidate.path)
+    if kind is None:
         return 0.0
-    return -SECONDARY_PENALTY
+    asked = query.mentions_changes if kind == "changes" else query.mentions_tests
+    return 0.0 if asked else -SECONDARY_PENALTY
 
 
 def coherence(candidates: list[Candidate], top: int = 30) -> dict[int, float]:

@@ -60,6 +60,14 @@ def test_query_shape(query, symbol, identifiers, tests):
     assert (shape.is_symbol, shape.identifiers, shape.mentions_tests) == (symbol, identifiers, tests)
 
 
+@pytest.mark.parametrize(
+    ("query", "changes"),
+    [("what changed in version 2.0", True), ("deprecated aliases", True), ("how do I rotate the logs", False)],
+)
+def test_query_shape_knows_questions_about_releases(query, changes):
+    assert analyze(query).mentions_changes is changes
+
+
 def test_defines_symbol_puts_the_definition_above_a_mention(index):
     [mention] = add(index, "/r/views.py", "views.py > page")
     [definition] = add(index, "/r/accounts.py", "accounts.py > Account > load_user")
@@ -94,6 +102,16 @@ def test_tests_and_vendored_code_step_back_unless_asked_for(index):
     assert order(index, fused, "tests for adding routes", on) == [test, source]  # asked for
 
 
+def test_release_notes_step_back_unless_asked_for(index):
+    [notes] = add(index, "/d/source/release/1.20.0-notes.rst", "Typing", kind="rst")
+    [guide] = add(index, "/d/source/reference/typing.rst", "Typing", kind="rst")
+    fused = [(notes, 1.0), (guide, 0.9)]  # the release note names every word of the question once more
+    on = replace(OFF, secondary=True)
+    assert order(index, fused, "type hints for arrays", on) == [guide, notes]
+    assert order(index, fused, "type hints for arrays", OFF) == [notes, guide]
+    assert order(index, fused, "which release added type hints", on) == [notes, guide]  # asked for
+
+
 @pytest.mark.parametrize(
     ("path", "secondary"),
     [
@@ -105,6 +123,13 @@ def test_tests_and_vendored_code_step_back_unless_asked_for(index):
         ("/r/api/service.pb.go", True),
         ("/r/src/latest.py", False),
         ("/r/src/contest/rules.py", False),
+        ("/d/source/release/1.20.0-notes.rst", True),
+        ("/d/CHANGELOG.md", True),
+        ("/d/docs/changes/2.0.md", True),
+        ("/d/HISTORY.rst", True),
+        ("/r/src/history.py", False),  # a module, not a changelog
+        ("/r/src/news/models.py", False),
+        ("/d/docs/footnotes.md", False),
     ],
 )
 def test_secondary_paths(path, secondary):
