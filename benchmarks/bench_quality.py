@@ -115,55 +115,51 @@ def code_scores(quick: bool = False) -> dict[str, dict[str, tuple]]:
     return rows
 
 
-def index_time_rows() -> list[str]:
-    """Index time of the code trees with both chunkers (recorded when the cached indexes were built),
-    and extract+chunk time alone (the part the chunker adds), measured now."""
+def index_time_rows(repeats: int = 3) -> list[str]:
+    """Index time of each code tree with both chunkers, measured now, in the same run.
+
+    Each repeat indexes the tree into a fresh temporary index with today's paragraph chunker and then
+    with the syntax-aware one (interleaved, so a change in machine load hits both); the in-process
+    model, loaded before the first build, is warm for all. Median of `repeats`.
+    """
+    import tempfile
+
     from semsearch.embed.local import LocalEmbedder
+    from semsearch.index import Index
     from semsearch.ingest import chunk
-    from semsearch.ingest.extract import extract
-    from semsearch.ingest.walk import FoundFile, walk
 
     data = json.loads(CODE_QUESTIONS.read_text())
     embedder = LocalEmbedder()
+    embedder.embed(["warm up"])
     lines = [
-        "| code tree | chunker | chunks | tokens to embed | index s (at build; load varies) "
-        "| extract+chunk s (median of 3) |",
-        "|---|---|---|---|---|---|",
+        f"| code tree | chunks (paragraphs / syntax) | index s, paragraphs (median of {repeats}) "
+        f"| index s, syntax (median of {repeats}) | syntax / paragraphs |",
+        "|---|---|---|---|---|",
     ]
+    ratios = []
     for name, repo in data["repos"].items():
         if not (CODE_REPOS / name).is_dir():
             continue
         part = repo.get("index", {})
         roots = [CODE_REPOS / name / p for p in part.get("paths", ["."])]
-        files = [f.path for f in walk(roots, include=part.get("include", ())) if isinstance(f, FoundFile)]
-        for syntax in (False, True):
-            timing = _eval_dir() / f"code-{name}-{repo['revision'][:12]}-{'syntax' if syntax else 'paragraphs'}"
-            built = (
-                json.loads((timing / "build-seconds.json").read_text())
-                if (timing / "build-seconds.json").exists()
-                else {}
-            )
-            chunk.SYNTAX_AWARE_CODE = syntax
-            runs = []
-            texts: list[str] = []
-            try:
-                for _ in range(3):
-                    texts = []
-                    started = time.perf_counter()
-                    for path in files:
-                        try:
-                            pieces = chunk.chunk_document(extract(path), embedder.count_tokens, max_tokens=200)
-                        except Exception:  # noqa: S112 - a file the indexer would skip too
-                            continue
-                        texts += [f"{c.heading}\n\n{c.text}" if c.heading else c.text for c in pieces]
-                    runs.append(time.perf_counter() - started)
-            finally:
-                chunk.SYNTAX_AWARE_CODE = True
-            lines.append(
-                f"| {name} | {'syntax' if syntax else 'paragraphs (today)'} | {len(texts)} | "
-                f"{sum(embedder.count_tokens(texts))} | {built.get('seconds', float('nan')):.0f} | "
-                f"{sorted(runs)[1]:.2f} |"
-            )
+        seconds: dict[bool, list[float]] = {False: [], True: []}
+        chunks: dict[bool, int] = {}
+        try:
+            for _ in range(repeats):
+                for syntax in (False, True):
+                    chunk.SYNTAX_AWARE_CODE = syntax
+                    with tempfile.TemporaryDirectory() as tmp, Index(Path(tmp) / "idx", embedder=embedder) as index:
+                        report = index.add(roots, include=part.get("include", ()))
+                        seconds[syntax].append(report.seconds)
+                        chunks[syntax] = report.chunks_embedded
+        finally:
+            chunk.SYNTAX_AWARE_CODE = True
+        old, new = sorted(seconds[False])[repeats // 2], sorted(seconds[True])[repeats // 2]
+        ratios.append(new / old)
+        lines.append(f"| {name} | {chunks[False]} / {chunks[True]} | {old:.1f} | {new:.1f} | {new / old:.2f}x |")
+        _log(f"  index time {name}: paragraphs {seconds[False]}, syntax {seconds[True]}")
+    if ratios:
+        lines.append(f"| all (geometric mean) | | | | {math.prod(ratios) ** (1 / len(ratios)):.2f}x |")
     return lines
 
 
