@@ -1,4 +1,5 @@
-"""Scale rows: bounded memory at 1M chunks, the on-disk IVF on real embeddings, 2 embed hosts vs 1.
+"""Scale rows: bounded memory at 1M chunks, the on-disk IVF on real embeddings, 2 embed hosts vs 1,
+and Ray indexing with a GPU actor vs CPU actors (where ONNX Runtime has the CUDA provider).
 
     python benchmarks/bench_scale.py [--quick]
 
@@ -175,12 +176,44 @@ def hosts_rows(quick: bool) -> list[Row]:
             process.wait(30)
     two, one = statistics.median(rates[2]), statistics.median(rates[1])
     return [Row("10. indexing with 2 embed hosts vs 1 (same machine)", two, one, "chunks/s", "~1x on 2 cores",
-                note=f"{folder.name}/; both `semsearch serve` on this machine share its cores; "
-                     "GPU actor row not run: no GPU machine was lent")]  # fmt: skip
+                note=f"{folder.name}/; both `semsearch serve` on this machine share its cores")]  # fmt: skip
+
+
+def gpu_rows(quick: bool) -> list[Row]:
+    """Row 10b: `index --ray` with one GPU actor (`local:cuda`) vs CPU actors (`local:cpu`), same cluster and folder."""
+    import onnxruntime as ort
+
+    name = "10b. Ray indexing, GPU actors vs CPU actors (same cluster, same folder)"
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        return [Row(name, None, None, "chunks/s", "> 1x",
+                    note="not run: this ONNX Runtime has no CUDA provider (no GPU machine was lent; "
+                         "on one: pip install 'semsearch[gpu]', see the README)")]  # fmt: skip
+    import ray
+    from bench_index import corpus
+
+    from semsearch.distributed.ray_index import RayOptions, add_paths_ray
+    from semsearch.embed.local import LocalEmbedder
+    from semsearch.index import Index
+
+    folder = corpus(quick)
+    ray.init(include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")  # GPUs detected by Ray
+    try:
+        resources = ray.cluster_resources()
+        rates: dict[str, list[float]] = {"local:cuda": [], "local:cpu": []}
+        for _ in range(1 if quick else 3):
+            for spec, found in rates.items():
+                with tempfile.TemporaryDirectory() as tmp, Index(Path(tmp) / "idx", embedder=LocalEmbedder()) as index:
+                    found.append(add_paths_ray(index, [folder], RayOptions(embedder_spec=spec)).chunks_per_second)
+    finally:
+        ray.shutdown()
+    gpu, cpu = statistics.median(rates["local:cuda"]), statistics.median(rates["local:cpu"])
+    return [Row(name, gpu, cpu, "chunks/s", "> 1x",
+                note=f"{folder.name}/; cluster {resources.get('GPU', 0):.0f} GPU, {resources.get('CPU', 0):.0f} CPUs "
+                     "(a CPU actor per 4); each run starts its actors, model load included")]  # fmt: skip
 
 
 def run(quick: bool = False) -> list[Row]:
-    return memory_rows(quick) + real_embedding_rows(quick) + hosts_rows(quick)
+    return memory_rows(quick) + real_embedding_rows(quick) + hosts_rows(quick) + gpu_rows(quick)
 
 
 if __name__ == "__main__":

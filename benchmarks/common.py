@@ -18,7 +18,7 @@ class Row:
     """One benchmark line: a figure, the baseline measured in the same run, and their ratio."""
 
     name: str
-    figure: float
+    figure: float | None  # None: the row could not run here (its note says why)
     baseline: float | None
     unit: str
     goal: str
@@ -35,7 +35,8 @@ class Row:
     def format(self) -> str:
         ratio = f"{self.ratio:.2f}x" if self.ratio is not None else "-"
         base = f"{self.baseline:,.3f}" if self.baseline is not None else "-"
-        return f"| {self.name} | {self.figure:,.3f} {self.unit} | {base} | {ratio} | {self.goal} | {self.note} |"
+        figure = f"{self.figure:,.3f} {self.unit}" if self.figure is not None else "not run"
+        return f"| {self.name} | {figure} | {base} | {ratio} | {self.goal} | {self.note} |"
 
 
 HEADER = "| row | figure | baseline (same run) | ratio | goal | note |\n|---|---|---|---|---|---|"

@@ -157,6 +157,13 @@ def embed(texts, model, from_stdin, no_truncate, dimensions, embedder_spec):
 @click.option("--max-body", default="32MB", show_default=True, help="Largest request body (413 above).")
 @click.option("--threads", type=int, default=None, help="Model threads (default: all cores).")
 @click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda"]),
+    default="cpu",
+    show_default=True,
+    help="Run the model on the CPU or an NVIDIA GPU (cuda: pip install 'semsearch[gpu]').",
+)
+@click.option(
     "--max-inputs", type=click.IntRange(1), default=2048, show_default=True, help="Inputs in one request (413 above)."
 )
 @click.option(
@@ -174,13 +181,28 @@ def embed(texts, model, from_stdin, no_truncate, dimensions, embedder_spec):
 )
 @friendly_errors
 def serve(
-    host, port, max_queue, max_batch, batch_wait_ms, max_body, threads, max_inputs, max_queued_tokens, max_pending_bytes
+    host,
+    port,
+    max_queue,
+    max_batch,
+    batch_wait_ms,
+    max_body,
+    threads,
+    device,
+    max_inputs,
+    max_queued_tokens,
+    max_pending_bytes,
 ):
     """Serve the Ollama embedding API (/api/embed, /api/embeddings, /v1/embeddings) with the embedded models."""
     import os
 
     from semsearch.serve import parse_bind, run_server
     from semsearch.serve.hostcheck import is_loopback_bind
+
+    if device == "cuda":
+        from semsearch.embed.local import check_cuda
+
+        check_cuda()  # before binding: a GPU server without its GPU is a one-line error, not a slow CPU one
 
     shown_host, shown_port = parse_bind(os.environ.get("OLLAMA_HOST"))
     shown_host = host or shown_host
@@ -201,6 +223,7 @@ def serve(
         max_wait_ms=batch_wait_ms,
         max_body_bytes=parse_size(max_body),
         threads=threads,
+        device=device,
         max_inputs=max_inputs,
         max_queued_tokens=max_queued_tokens,
         max_inflight_bytes=parse_size(max_pending_bytes),
@@ -217,8 +240,8 @@ def index_options(command):
         "embedder_spec",
         metavar="SPEC",
         envvar="SEMSEARCH_EMBEDDER",
-        help="'local' (in-process model) or Ollama URL(s), comma-separated to spread work over hosts; "
-        "default: Ollama if it answers, else local.",
+        help="'local' (in-process model; 'local:cuda' on an NVIDIA GPU) or Ollama URL(s), comma-separated "
+        "to spread work over hosts; default: Ollama if it answers, else local.",
     )(command)
     command = click.option(
         "-m", "--model", default=None, help="Embedding model (default: the index's, else all-minilm)."

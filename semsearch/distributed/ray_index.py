@@ -14,6 +14,7 @@ have semsearch installed. Ray is imported only here, only for `--ray`.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ class RayOptions:
 
     address: str = "auto"  # "auto": the running cluster if there is one, else a local one
     actors: int | None = None  # embedding actors (default: one per embed host, or per 4 CPUs for the model)
-    embedder_spec: str | None = None  # what each actor embeds with: "local" or host URL(s)
+    embedder_spec: str | None = None  # what each actor embeds with: "local[:cpu|:cuda]" or host URL(s)
     init_options: dict = field(default_factory=dict)  # extra ray.init arguments (tests: num_cpus, memory)
 
 
@@ -171,6 +172,10 @@ class EmbedActor:
     def __init__(self, spec: str, model: str, dimensions: int):
         self.embedder = _embedder(spec, model)
         self.dimensions = dimensions
+        from semsearch.embed.local import LocalEmbedder
+
+        if isinstance(self.embedder, LocalEmbedder):
+            self.embedder.loaded  # noqa: B018 - load the model now: a GPU actor without CUDA fails before any work
 
     def __call__(self, batch: dict) -> dict:
         wanted = np.flatnonzero(batch["ordinal"] >= 0)
@@ -244,6 +249,7 @@ def _run(ray, index, roots, options, include, exclude, max_file_bytes, on_warnin
     vectors = index.vectors
     embedder = index.embedder
     spec = actor_spec(index, options)
+    plan = embed_plan(ray.cluster_resources(), spec, options.actors)  # before any change: a bad plan is one line
 
     # 1. Listing: a task per root, compared with the index here (size + mtime first, as locally).
     lister = ray.remote(list_root)
@@ -280,36 +286,55 @@ def _run(ray, index, roots, options, include, exclude, max_file_bytes, on_warnin
 
     # 2. Extraction + chunking as tasks, embedding on an actor pool; rows stream back here.
     if jobs:
-        _stream(ray, index, jobs, spec, embedder.dimensions, options, report, warn, on_progress)
+        _stream(ray, index, jobs, plan, embedder.dimensions, report, warn, on_progress)
     vectors.save(index.db)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _actor_count(ray, spec: str, options: RayOptions) -> int:
-    if options.actors:
-        return options.actors
-    if spec != "local":
-        return max(1, len(spec.split(",")))
-    return max(1, int(ray.cluster_resources().get("CPU", 1)) // 4)
+@dataclass(frozen=True)
+class EmbedPlan:
+    """How the embedding actors run: what each embeds with, how many, and what each reserves."""
+
+    spec: str
+    actors: int
+    num_cpus: float
+    num_gpus: int = 0
 
 
-def _stream(ray, index, jobs, spec, dimensions, options, report, warn, on_progress) -> None:
+def embed_plan(resources: dict, spec: str, actors: int | None = None) -> EmbedPlan:
+    """The actor pool for a cluster with `resources` (ray.cluster_resources()).
+
+    "local" uses the cluster's GPUs when it has them (one actor per GPU, the model on ONNX Runtime's
+    CUDA provider), else one actor per 4 CPUs; "local:cpu" never uses a GPU; "local:cuda" requires one.
+    Hosts: an actor per host, each mostly waiting on HTTP.
+    """
+    gpus = int(resources.get("GPU", 0))
+    if spec == "local:cuda" and not gpus:
+        raise SemsearchError("--embedder local:cuda: the Ray cluster has no GPUs (use local or local:cpu)")
+    if spec == "local:cuda" or (spec == "local" and gpus):
+        return EmbedPlan("local:cuda", actors or gpus, num_cpus=1, num_gpus=1)
+    if spec in ("local", "local:cpu"):
+        return EmbedPlan(spec, actors or max(1, int(resources.get("CPU", 1)) // 4), num_cpus=1)
+    return EmbedPlan(spec, actors or max(1, len(spec.split(","))), num_cpus=0.25)
+
+
+def _stream(ray, index, jobs, plan: EmbedPlan, dimensions, report, warn, on_progress) -> None:
     import ray.data
 
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # ours is the bar the user sees
-    actors = _actor_count(ray, spec, options)
     dataset = (
         ray.data.from_items(jobs, override_num_blocks=min(len(jobs), 4 * max(1, int(ray.cluster_resources()["CPU"]))))
         .flat_map(extract_and_chunk)
         .map_batches(
             EmbedActor,
-            fn_constructor_kwargs={"spec": spec, "model": index.model, "dimensions": dimensions},
-            batch_size=EMBED_BATCH,
+            fn_constructor_kwargs={"spec": plan.spec, "model": index.model, "dimensions": dimensions},
+            batch_size=EMBED_BATCH * (4 if plan.num_gpus else 1),
             batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=actors),
-            num_cpus=1 if spec == "local" else 0.25,
+            compute=ray.data.ActorPoolStrategy(size=plan.actors),
+            num_cpus=plan.num_cpus,
+            num_gpus=plan.num_gpus,
         )
     )
     touched: list[FileRecord] = []
@@ -323,7 +348,7 @@ def _stream(ray, index, jobs, spec, dimensions, options, report, warn, on_progre
         if on_progress:
             on_progress(done, len(jobs))
 
-    for row in dataset.iter_rows():
+    for row in _rows(dataset):
         path = str(row["path"])
         record = FileRecord(path, int(row["size"]), int(row["mtime_ns"]), str(row["content_hash"]))
         if row["status"] == "failed":
@@ -370,6 +395,26 @@ def _stream(ray, index, jobs, spec, dimensions, options, report, warn, on_progre
     if partial:  # cannot happen unless rows were lost on the way: say so rather than index half a file
         raise SemsearchError(f"Ray returned incomplete chunks for {len(partial)} files, e.g. {next(iter(partial))}")
     index.db.touch_files(touched)
+
+
+def _rows(dataset):
+    """The job's rows as they arrive; a SemsearchError raised on the cluster comes back as its one line."""
+    try:
+        yield from dataset.iter_rows()
+    except Exception as e:
+        cause: BaseException | None = e
+        while cause is not None and not isinstance(cause, SemsearchError):
+            cause = getattr(cause, "cause", None) or cause.__cause__
+        if cause is not None:
+            raise SemsearchError(str(cause)) from None
+        # An actor that failed in its constructor comes back as ActorDiedError with the traceback as text.
+        found = _REMOTE_ERROR.findall(f"{e} {getattr(e, 'error_msg', '')}")
+        if not found:
+            raise
+        raise SemsearchError(found[-1].strip()) from None
+
+
+_REMOTE_ERROR = re.compile(r"semsearch\.errors\.\w+: ([^\n]+)")
 
 
 def _commit(index: Index, batch, report: IndexReport) -> None:

@@ -17,6 +17,8 @@ LOCAL = "local"
 def get_embedder(spec: str | None = None, model: str = "all-minilm", *, probe_timeout: float = 0.3) -> Embedder:
     """The embedder for `spec`: "local", an Ollama URL/host, several of them comma-separated, or None.
 
+    "local:cuda" runs the in-process model on an NVIDIA GPU (the `semsearch[gpu]` extra); "local:cpu" is "local".
+
     Several hosts ("http://a:11434,http://b:11434") give a PooledEmbedder spreading batches over them.
 
     Default ($SEMSEARCH_EMBEDDER unset): the Ollama server at $OLLAMA_HOST (127.0.0.1:11434)
@@ -26,6 +28,10 @@ def get_embedder(spec: str | None = None, model: str = "all-minilm", *, probe_ti
     from semsearch.embed.ollama import OllamaClient, OllamaEmbedder
 
     spec = spec if spec is not None else os.environ.get("SEMSEARCH_EMBEDDER") or None
+    if spec and spec.startswith(LOCAL + ":"):
+        from semsearch.embed.local import LocalEmbedder
+
+        return LocalEmbedder(model, device=spec.partition(":")[2])
     if spec and "," in spec:
         from semsearch.embed.pool import PooledEmbedder, split_hosts
 

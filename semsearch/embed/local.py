@@ -23,6 +23,11 @@ from semsearch.errors import ContextLengthError, ModelIntegrityError, ModelNotFo
 CLS_ID, SEP_ID = 101, 102
 TOKENIZE_GROUP = 64  # texts tokenized together before truncation (bounds transient memory)
 PADDING_SLACK = 1.15  # a batch's longest input may be this much longer than its shortest (+2 tokens)
+DEVICES = ("cpu", "cuda")
+NO_CUDA = (
+    "GPU embedding needs ONNX Runtime's CUDA provider and an NVIDIA GPU: pip install 'semsearch[gpu]' "
+    "in place of onnxruntime (see the README's GPU notes)"
+)
 
 
 @dataclass(frozen=True)
@@ -87,13 +92,13 @@ def _sha256(path: Path) -> str:
 class LocalModel:
     """The loaded network and tokenizer; thread-safe to call, heavy to create."""
 
-    def __init__(self, spec: LocalModelSpec, threads: int | None = None):
+    def __init__(self, spec: LocalModelSpec, threads: int | None = None, device: str = "cpu"):
         self.spec = spec
         self.files = model_files(spec)
         started = time.perf_counter_ns()
         self._verify()
         self.tokenizer = self._load_tokenizer()
-        self.session = self._load_session(threads)
+        self.session = self._load_session(threads, device)
         self.load_duration = time.perf_counter_ns() - started
         self._lock = threading.Lock()
 
@@ -137,9 +142,15 @@ class LocalModel:
     def _load_tokenizer(self):
         return load_tokenizer(self.spec)
 
-    def _load_session(self, threads: int | None):
+    def _load_session(self, threads: int | None, device: str):
         import onnxruntime as ort
 
+        providers = ["CPUExecutionProvider"]
+        if device == "cuda":
+            check_cuda()
+            if preload := getattr(ort, "preload_dlls", None):  # CUDA/cuDNN from the nvidia-* wheels, if present
+                preload()
+            providers.insert(0, "CUDAExecutionProvider")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or int(os.environ.get("SEMSEARCH_THREADS", 0)) or _physical_cores()
@@ -148,7 +159,10 @@ class LocalModel:
         if os.environ.get("SEMSEARCH_ORT_SPIN", "1") == "0":
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         graph = onnx_graph_path(self.spec, self.files)
-        return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(graph), options, providers=providers)
+        if session.get_providers()[0] != providers[0]:  # ONNX Runtime falls back to the CPU when CUDA fails
+            raise SemsearchError(f"{NO_CUDA}: the CUDA provider did not start (no GPU, or CUDA libraries missing)")
+        return session
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids with [CLS]/[SEP], untruncated."""
@@ -215,6 +229,14 @@ def load_tokenizer(spec: LocalModelSpec):
     return _TOKENIZERS[spec.name]
 
 
+def check_cuda() -> None:
+    """Raise the one-line error unless the installed ONNX Runtime has the CUDA provider."""
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        raise SemsearchError(NO_CUDA)
+
+
 def _physical_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -231,16 +253,16 @@ def truncate_ids(ids: list[int], limit: int) -> list[int]:
     return ids[:1] + content[: max(limit - 2, 1)] + [SEP_ID]
 
 
-_MODELS: dict[tuple[str, int | None], LocalModel] = {}
+_MODELS: dict[tuple[str, int | None, str], LocalModel] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def load_model(spec: LocalModelSpec, threads: int | None = None) -> LocalModel:
+def load_model(spec: LocalModelSpec, threads: int | None = None, device: str = "cpu") -> LocalModel:
     """The process-wide instance of a model (loaded once, on first use)."""
     with _MODELS_LOCK:
-        key = (spec.name, threads)
+        key = (spec.name, threads, device)
         if key not in _MODELS:
-            _MODELS[key] = LocalModel(spec, threads)
+            _MODELS[key] = LocalModel(spec, threads, device)
         return _MODELS[key]
 
 
@@ -258,25 +280,32 @@ class LocalEmbedder(Embedder):
         model: str = "all-minilm",
         *,
         num_ctx: int | None = None,
-        batch_size: int = 16,
+        batch_size: int | None = None,
         threads: int | None = None,
+        device: str = "cpu",
     ):
+        if device not in DEVICES:
+            raise SemsearchError(f"unknown device {device!r}: use {' or '.join(DEVICES)}")
         self.spec = resolve_local_model(model)
         self.model = model
         self.dimensions = self.spec.dimensions
         self.context_length = min(num_ctx or self.spec.context_length, self.spec.max_positions)
-        self.batch_size = batch_size
+        # A CPU's tokens/s hardly depend on the batch; a GPU needs big batches to be busy.
+        self.batch_size = batch_size or (16 if device == "cpu" else 128)
         self.threads = threads
+        self.device = device
         self._loaded: LocalModel | None = None
 
     @property
     def description(self) -> str:
-        return f"in-process {self.spec.name} (ONNX Runtime, {self.dimensions} dims, context {self.context_length})"
+        where = "" if self.device == "cpu" else f", {self.device.upper()}"
+        return (f"in-process {self.spec.name} (ONNX Runtime{where}, {self.dimensions} dims, "
+                f"context {self.context_length})")  # fmt: skip
 
     @property
     def loaded(self) -> LocalModel:
         if self._loaded is None:
-            self._loaded = load_model(self.spec, self.threads)
+            self._loaded = load_model(self.spec, self.threads, self.device)
         return self._loaded
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -326,7 +355,7 @@ class LocalEmbedder(Embedder):
     ) -> EmbedResult:
         """Vectors plus token counts; unnormalized on request (for the legacy endpoint)."""
         started = time.perf_counter_ns()
-        first_load = self._loaded is None and (self.spec.name, self.threads) not in _MODELS
+        first_load = self._loaded is None and (self.spec.name, self.threads, self.device) not in _MODELS
         ids = self.prepare(texts, truncate=truncate, num_ctx=num_ctx)
         load_duration = self.loaded.load_duration if first_load else 0
         vectors = self.run_ids(ids) if ids else np.zeros((0, self.dimensions), np.float32)

@@ -47,6 +47,7 @@ class ServerSettings:
     max_wait_ms: float = 0.0
     max_body_bytes: int = MAX_BODY_BYTES
     threads: int | None = None
+    device: str = "cpu"  # "cuda": the model on ONNX Runtime's CUDA provider (semsearch[gpu])
     max_inputs: int = 2048  # inputs in one request (413 above)
     max_queued_tokens: int = 1 << 20  # tokens waiting for the model, all requests together (503 above)
     max_inflight_bytes: int = 256 * 1024 * 1024  # request bodies held in memory at once (503 above)
@@ -118,7 +119,7 @@ def _parse_json(raw: bytes | bytearray) -> object:
 
 def create_app(settings: ServerSettings | None = None) -> Starlette:
     settings = settings or ServerSettings()
-    models = ModelManager(threads=settings.threads)
+    models = ModelManager(threads=settings.threads, device=settings.device)
     batcher = Batcher(
         max_pending=settings.max_pending,
         max_batch_requests=settings.max_batch_requests,

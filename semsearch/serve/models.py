@@ -73,9 +73,10 @@ class LoadedModel:
 class ModelManager:
     """Loads a model on first use and unloads it after its keep_alive has passed idle."""
 
-    def __init__(self, *, threads: int | None = None, batch_size: int = 8):
+    def __init__(self, *, threads: int | None = None, batch_size: int | None = None, device: str = "cpu"):
         self.threads = threads
-        self.batch_size = batch_size
+        self.batch_size = batch_size or (8 if device == "cpu" else 128)  # a GPU is only busy with big batches
+        self.device = device
         self._models: dict[str, LoadedModel] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -101,7 +102,7 @@ class ModelManager:
                 entry.busy += 1
                 return entry, 0
         started = time.perf_counter_ns()
-        embedder = LocalEmbedder(spec.name, batch_size=self.batch_size, threads=self.threads)
+        embedder = LocalEmbedder(spec.name, batch_size=self.batch_size, threads=self.threads, device=self.device)
         embedder.loaded  # noqa: B018 - load now, to time it
         load_ns = time.perf_counter_ns() - started
         with self._lock:

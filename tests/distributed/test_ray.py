@@ -13,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from semsearch.cli import cli
+from semsearch.distributed.ray_index import EmbedPlan, embed_plan
+from semsearch.errors import SemsearchError
 from semsearch.index import Index
 from tests.distributed.compare import assert_same_index
 
@@ -134,3 +136,74 @@ def test_reindex_with_ray_is_refused_and_keeps_the_index(tmp_path):
         "Error: --reindex runs locally: drop --ray for the rebuild, then use --ray for updates"
     )
     assert Index(index_dir).db.file_count() == 1
+
+
+@pytest.mark.parametrize(
+    ("resources", "spec", "expected"),
+    [
+        ({"CPU": 16.0, "GPU": 2.0}, "local", EmbedPlan("local:cuda", 2, num_cpus=1, num_gpus=1)),
+        ({"CPU": 16.0, "GPU": 2.0}, "local:cpu", EmbedPlan("local:cpu", 4, num_cpus=1)),
+        ({"CPU": 16.0}, "local", EmbedPlan("local", 4, num_cpus=1)),
+        ({"CPU": 2.0}, "local", EmbedPlan("local", 1, num_cpus=1)),
+        ({"CPU": 16.0, "GPU": 1.0}, "http://a:1,http://b:2", EmbedPlan("http://a:1,http://b:2", 2, num_cpus=0.25)),
+    ],
+)
+def test_embed_actors_use_the_clusters_gpus_for_the_local_model(resources, spec, expected):
+    assert embed_plan(resources, spec) == expected
+
+
+def test_local_cuda_on_a_cluster_without_gpus_is_one_line():
+    with pytest.raises(SemsearchError, match="the Ray cluster has no GPUs"):
+        embed_plan({"CPU": 16.0}, "local:cuda")
+
+
+# A real local cluster that declares one GPU: the embedding actors reserve it and run the model on ONNX
+# Runtime's CUDA provider. Without that provider (no semsearch[gpu], no GPU) the run stops with one line;
+# with it, the index is the CPU's. "local:cpu" keeps the actors on the CPUs of the same cluster.
+GPU_CLUSTER = """
+import json, os, sys
+import ray
+ray.init(num_cpus=2, num_gpus=1, object_store_memory=100 * 2**20, include_dashboard=False, log_to_driver=False,
+         _node_ip_address="127.0.0.1")
+from semsearch.cli import main
+for args in json.loads(os.environ["RUNS"]):
+    sys.argv = ["semsearch", *args]
+    try:
+        main()
+    except SystemExit as e:
+        print(f"EXIT {e.code or 0}", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_cluster_with_a_gpu_runs_the_embedding_actors_on_it(tmp_path):
+    import onnxruntime as ort
+
+    folder = tmp_path / "notes"
+    shutil.copytree(ROOT / "data", folder)
+    gpu, cpu, local = tmp_path / "gpu", tmp_path / "cpu", tmp_path / "local"
+    runs = [
+        ["index", "--ray", "--embedder", "local", "--index", str(gpu), str(folder)],
+        ["index", "--ray", "--embedder", "local:cpu", "--index", str(cpu), str(folder)],
+    ]
+    out = subprocess.run(
+        [sys.executable, "-c", GPU_CLUSTER],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "RUNS": json.dumps(runs)},
+    )
+    exits = [line for line in out.stdout.splitlines() if line.startswith("EXIT")]
+    assert CliRunner().invoke(cli, ["index", "--embedder", "local", "--index", str(local), str(folder)]).exit_code == 0
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        assert exits == ["EXIT 0", "EXIT 0"], out.stderr[-3000:]
+        assert_same_index(local, gpu)
+    else:
+        assert exits == ["EXIT 1", "EXIT 0"], out.stderr[-3000:]
+        errors = [line for line in out.stderr.splitlines() if line.startswith("Error:")]
+        assert errors == [
+            "Error: GPU embedding needs ONNX Runtime's CUDA provider and an NVIDIA GPU: pip install "
+            "'semsearch[gpu]' in place of onnxruntime (see the README's GPU notes)"
+        ]
+        assert Index(gpu).db.file_count() == 0  # stopped before anything was written
+    assert_same_index(local, cpu)
