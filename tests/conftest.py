@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +35,9 @@ def server_process(
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """Like running_server, but also yields the process (for signal tests).
 
-    use_port=False leaves host and port to OLLAMA_HOST in `env`.
+    use_port=False leaves host and port to OLLAMA_HOST in `env`. The server's output (one access-log
+    line a request) goes to a file, never a pipe nobody reads, which would block the server when full;
+    `server_output(process)` reads it.
     """
     if use_port:
         port = free_port()
@@ -44,15 +47,15 @@ def server_process(
 
         port = parse_bind((env or {}).get("OLLAMA_HOST"))[1]
     command = [sys.executable, "-m", "semsearch", "serve", *args]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, text=True
-    )
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed when the server is stopped, below
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    process.log = log
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"semsearch serve exited early:\n{process.stdout.read()}")
+                raise RuntimeError(f"semsearch serve exited early:\n{server_output(process)}")
             try:
                 if requests.get(url + "/", timeout=1).status_code == 200:
                     break
@@ -64,6 +67,14 @@ def server_process(
         yield url, process
     finally:
         stop(process)
+        log.close()
+
+
+def server_output(process: subprocess.Popen) -> str:
+    """Everything a server from server_process has printed so far."""
+    process.log.flush()
+    process.log.seek(0)
+    return process.log.read()
 
 
 def stop(process: subprocess.Popen) -> None:

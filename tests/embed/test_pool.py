@@ -16,7 +16,7 @@ from semsearch.embed.ollama import OllamaEmbedder
 from semsearch.embed.pool import PooledEmbedder, split_hosts
 from semsearch.errors import EmbedderHTTPError
 from semsearch.index import Index
-from tests.conftest import free_port, server_process
+from tests.conftest import free_port, server_output, server_process
 from tests.distributed.compare import assert_same_index
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -88,8 +88,7 @@ def test_two_serve_hosts_share_the_work_and_one_killed_mid_run_loses_nothing(tmp
             watcher.join()
         assert at_kill, "host A was never killed: the run was too short to test failover"
         proc_a.wait(10)
-        log_a = proc_a.stdout.read()
-    log_b = proc_b.stdout.read()
+        log_a, log_b = server_output(proc_a), server_output(proc_b)
 
     assert report.failed == 0 and report.chunks_embedded > 0
     # Both hosts served embeddings (their own access logs say so), and B took over after A died.

@@ -13,7 +13,7 @@ import ollama
 import pytest
 import requests
 
-from tests.conftest import running_server, server_process
+from tests.conftest import running_server, server_output, server_process
 
 SKY = [0.010071029, -0.0017594862, 0.05007221, 0.04692972, 0.054916814,
        0.008599704, 0.105441414, -0.025878139, 0.12958129, 0.031952348]  # fmt: skip
@@ -231,4 +231,4 @@ def test_sigterm_lets_in_flight_requests_finish():
         assert outcome == {"status": 200, "count": 48}
         # uvicorn re-raises the signal once shutdown is complete, as servers conventionally do.
         assert process.wait(30) in (0, -signal.SIGTERM)
-        assert "Traceback" not in process.stdout.read()
+        assert "Traceback" not in server_output(process)
