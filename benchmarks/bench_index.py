@@ -59,12 +59,10 @@ def pipeline_rows(quick: bool) -> list[Row]:
 
 
 def server_model_batch() -> int:
-    """The batch size `semsearch serve` runs its model at (ModelManager's default)."""
-    import inspect
+    """The batch size `semsearch serve` runs its model at on a CPU."""
+    from semsearch.serve.models import CPU_BATCH
 
-    from semsearch.serve.models import ModelManager
-
-    return int(inspect.signature(ModelManager.__init__).parameters["batch_size"].default)
+    return CPU_BATCH
 
 
 def http_rows(quick: bool) -> list[Row]:

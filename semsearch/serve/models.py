@@ -70,12 +70,16 @@ class LoadedModel:
     busy: int = 0
 
 
+CPU_BATCH = 8  # texts per model run on a CPU, where tokens/s hardly depend on the batch
+GPU_BATCH = 128  # a GPU is only busy with big batches
+
+
 class ModelManager:
     """Loads a model on first use and unloads it after its keep_alive has passed idle."""
 
     def __init__(self, *, threads: int | None = None, batch_size: int | None = None, device: str = "cpu"):
         self.threads = threads
-        self.batch_size = batch_size or (8 if device == "cpu" else 128)  # a GPU is only busy with big batches
+        self.batch_size = batch_size or (CPU_BATCH if device == "cpu" else GPU_BATCH)
         self.device = device
         self._models: dict[str, LoadedModel] = {}
         self._lock = threading.Lock()
