@@ -190,7 +190,7 @@ class DiskIVF:
             os.close(vec_fd)
         for name, array in (("centroids.npy", centroids), ("offsets.npy", offsets)):
             np.save(self._path(build, name), array)
-            _fsync(self._path(build, name))
+            fsync_path(self._path(build, name))
         self.close()
         self.lists_id, self.centroids, self.offsets = build, centroids, offsets
         if retrain:
@@ -419,7 +419,8 @@ def _assign(quantizer, vectors: np.ndarray) -> np.ndarray:
     return nearest[:, 0].astype(np.int32)
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """fsync a file or a folder (a folder: so a rename into it survives a crash)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from semsearch.store.db import Database
-from semsearch.store.disk_ivf import DiskIVF, DiskIVFError
+from semsearch.store.disk_ivf import DiskIVF, DiskIVFError, fsync_path
 from semsearch.store.pausepoints import pause_point
 
 FLAT_LIMIT = int(os.environ.get("SEMSEARCH_FLAT_LIMIT", 100_000))
@@ -257,19 +257,19 @@ class VectorIndex:
             sidecar = {"mirrors": mirrors, "kind": "ivf-disk", "disk": self.disk.state()}
             pause_point("vectors-written")
             _replace_text(self.sidecar, json.dumps(sidecar))
-            _fsync(self.path.parent)
+            fsync_path(self.path.parent)
             self._remove_unused({p.name for p in self.disk.files()})
             self.dirty = False
             return
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         faiss.write_index(self.index, str(tmp))
-        _fsync(tmp)
+        fsync_path(tmp)
         sidecar = {"mirrors": mirrors, "crc32": _crc32(tmp), "kind": "flat"}
         pause_point("vectors-written")
         os.replace(tmp, self.path)
         pause_point("vectors-renamed")
         _replace_text(self.sidecar, json.dumps(sidecar))
-        _fsync(self.path.parent)
+        fsync_path(self.path.parent)
         self._remove_unused(set())
         self.dirty = False
 
@@ -320,16 +320,8 @@ def _crc32(path: Path) -> int:
     return crc
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _replace_text(path: Path, text: str) -> None:
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(text)
-    _fsync(tmp)
+    fsync_path(tmp)
     os.replace(tmp, path)

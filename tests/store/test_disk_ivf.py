@@ -10,15 +10,12 @@ import pytest
 from semsearch.store import disk_ivf
 from semsearch.store.db import ChunkRecord, Database, FileRecord, text_hash
 from semsearch.store.vectors import VectorIndex
-
-DIMS = 32
+from tests.store import synthetic
+from tests.store.synthetic import DIMS
 
 
 def clustered(count: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((40, DIMS))
-    vectors = centres[rng.integers(0, 40, count)] + 0.4 * rng.standard_normal((count, DIMS))
-    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    return synthetic.clustered(count, seed, topics=40, noise=0.4)
 
 
 def write(db: Database, name: str, vectors: np.ndarray):

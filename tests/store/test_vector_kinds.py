@@ -5,16 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from semsearch.store.vectors import VectorIndex
-
-DIMS = 32
-
-
-def clustered(count: int, seed: int = 0) -> np.ndarray:
-    """Unit vectors around 20 centres, like embeddings of a corpus with a few topics."""
-    rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((20, DIMS))
-    vectors = centres[rng.integers(0, 20, count)] + 0.3 * rng.standard_normal((count, DIMS))
-    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+from tests.store.synthetic import DIMS, clustered
 
 
 def recall_at_10(index: VectorIndex, vectors: np.ndarray, queries: np.ndarray) -> float:
