@@ -181,10 +181,10 @@ def hosts_rows(quick: bool) -> list[Row]:
 
 def gpu_rows(quick: bool) -> list[Row]:
     """Row 10b: `index --ray` with one GPU actor (`local:cuda`) vs CPU actors (`local:cpu`), same cluster and folder."""
-    import onnxruntime as ort
+    from semsearch.embed.local import cuda_provider_available
 
     name = "10b. Ray indexing, GPU actors vs CPU actors (same cluster, same folder)"
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
+    if not cuda_provider_available():
         return [Row(name, None, None, "chunks/s", "> 1x",
                     note="not run: this ONNX Runtime has no CUDA provider (no GPU machine was lent; "
                          "on one: pip install 'semsearch[gpu]', see the README)")]  # fmt: skip

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import onnxruntime as ort
+from semsearch.embed.local import cuda_provider_available
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +23,7 @@ def test_quick_benchmark_suite_prints_every_row_with_a_baseline():
     for prefix in ("serve:", "watch: save to searchable", "ui: keystroke to results"):
         assert any(name.startswith(prefix) for name in names), (prefix, names)
     assert any(name.startswith("watch:") and "event storm" in name for name in names), names
-    has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+    has_cuda = cuda_provider_available()
     for row in rows:
         cells = [c.strip() for c in row.split("|")[1:-1]]
         if cells[0].startswith("10b.") and not has_cuda:  # the GPU row says why it could not run

@@ -24,6 +24,8 @@ CLS_ID, SEP_ID = 101, 102
 TOKENIZE_GROUP = 64  # texts tokenized together before truncation (bounds transient memory)
 PADDING_SLACK = 1.15  # a batch's longest input may be this much longer than its shortest (+2 tokens)
 DEVICES = ("cpu", "cuda")
+CPU_BATCH = 16  # texts per model run: a CPU's tokens/s hardly depend on the batch
+GPU_BATCH = 128  # a GPU is only busy with big batches
 NO_CUDA = (
     "GPU embedding needs ONNX Runtime's CUDA provider and an NVIDIA GPU: pip install 'semsearch[gpu]' "
     "in place of onnxruntime (see the README's GPU notes)"
@@ -229,11 +231,16 @@ def load_tokenizer(spec: LocalModelSpec):
     return _TOKENIZERS[spec.name]
 
 
-def check_cuda() -> None:
-    """Raise the one-line error unless the installed ONNX Runtime has the CUDA provider."""
+def cuda_provider_available() -> bool:
+    """Whether the installed ONNX Runtime is the GPU build (whether a GPU is there shows only when a session starts)."""
     import onnxruntime as ort
 
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+def check_cuda() -> None:
+    """Raise the one-line error unless the installed ONNX Runtime has the CUDA provider."""
+    if not cuda_provider_available():
         raise SemsearchError(NO_CUDA)
 
 
@@ -290,8 +297,7 @@ class LocalEmbedder(Embedder):
         self.model = model
         self.dimensions = self.spec.dimensions
         self.context_length = min(num_ctx or self.spec.context_length, self.spec.max_positions)
-        # A CPU's tokens/s hardly depend on the batch; a GPU needs big batches to be busy.
-        self.batch_size = batch_size or (16 if device == "cpu" else 128)
+        self.batch_size = batch_size or (CPU_BATCH if device == "cpu" else GPU_BATCH)
         self.threads = threads
         self.device = device
         self._loaded: LocalModel | None = None

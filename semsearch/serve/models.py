@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from semsearch.embed.local import LocalEmbedder, resolve_local_model, unload_model
+from semsearch.embed.local import GPU_BATCH, LocalEmbedder, resolve_local_model, unload_model
 from semsearch.errors import InvalidInputError
 
 DEFAULT_KEEP_ALIVE = 300.0  # seconds, Ollama's 5m
@@ -71,7 +71,6 @@ class LoadedModel:
 
 
 CPU_BATCH = 8  # texts per model run on a CPU, where tokens/s hardly depend on the batch
-GPU_BATCH = 128  # a GPU is only busy with big batches
 
 
 class ModelManager:

@@ -8,18 +8,17 @@ install. Either way they run: there is no skip.
 from __future__ import annotations
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 import requests
 
 from semsearch.embed import get_embedder
-from semsearch.embed.local import NO_CUDA
+from semsearch.embed.local import NO_CUDA, cuda_provider_available
 from semsearch.errors import SemsearchError
 from tests.conftest import running_server
 from tests.console import cli_env, semsearch
 
 TEXTS = ["how do I rotate the logs?", "FAISS keeps the vectors", "x" * 3000]
-HAS_CUDA = "CUDAExecutionProvider" in ort.get_available_providers()
+HAS_CUDA = cuda_provider_available()
 INSTALL = "pip install 'semsearch[gpu]'"
 
 
