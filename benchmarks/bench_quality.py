@@ -18,6 +18,7 @@ Tuning used only the code and docs questions and SciFact *train*; SciFact test i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -50,20 +51,28 @@ def _eval_dir() -> Path:
 # -- code ------------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def code_chunker(syntax: bool):
+    """Chunk code syntax-aware (True) or with today's paragraph chunker (False) inside the block."""
+    from semsearch.ingest import chunk
+
+    chunk.SYNTAX_AWARE_CODE = syntax
+    try:
+        yield
+    finally:
+        chunk.SYNTAX_AWARE_CODE = True
+
+
 def code_index(name: str, repo: dict, syntax: bool):
     """The repository's index (built once), with syntax-aware code chunks or today's paragraph chunks."""
     from semsearch.embed.local import LocalEmbedder
     from semsearch.index import Index
-    from semsearch.ingest import chunk
 
     path = _eval_dir() / f"code-{name}-{repo['revision'][:12]}-{'syntax' if syntax else 'paragraphs'}"
     index = Index(path, embedder=LocalEmbedder())
-    chunk.SYNTAX_AWARE_CODE = syntax
     part = repo.get("index", {})
-    try:
+    with code_chunker(syntax):
         report = index.add([CODE_REPOS / name / p for p in part.get("paths", ["."])], include=part.get("include", ()))
-    finally:
-        chunk.SYNTAX_AWARE_CODE = True
     timing = path / "build-seconds.json"
     if report.new:
         timing.write_text(json.dumps({"seconds": report.seconds, "chunks": index.db.chunk_count()}))
@@ -126,7 +135,6 @@ def index_time_rows(repeats: int = 3) -> list[str]:
 
     from semsearch.embed.local import LocalEmbedder
     from semsearch.index import Index
-    from semsearch.ingest import chunk
 
     data = json.loads(CODE_QUESTIONS.read_text())
     embedder = LocalEmbedder()
@@ -144,16 +152,16 @@ def index_time_rows(repeats: int = 3) -> list[str]:
         roots = [CODE_REPOS / name / p for p in part.get("paths", ["."])]
         seconds: dict[bool, list[float]] = {False: [], True: []}
         chunks: dict[bool, int] = {}
-        try:
-            for _ in range(repeats):
-                for syntax in (False, True):
-                    chunk.SYNTAX_AWARE_CODE = syntax
-                    with tempfile.TemporaryDirectory() as tmp, Index(Path(tmp) / "idx", embedder=embedder) as index:
-                        report = index.add(roots, include=part.get("include", ()))
-                        seconds[syntax].append(report.seconds)
-                        chunks[syntax] = report.chunks_embedded
-        finally:
-            chunk.SYNTAX_AWARE_CODE = True
+        for _ in range(repeats):
+            for syntax in (False, True):
+                with (
+                    code_chunker(syntax),
+                    tempfile.TemporaryDirectory() as tmp,
+                    Index(Path(tmp) / "idx", embedder=embedder) as index,
+                ):
+                    report = index.add(roots, include=part.get("include", ()))
+                    seconds[syntax].append(report.seconds)
+                    chunks[syntax] = report.chunks_embedded
         old, new = sorted(seconds[False])[repeats // 2], sorted(seconds[True])[repeats // 2]
         ratios.append(new / old)
         lines.append(f"| {name} | {chunks[False]} / {chunks[True]} | {old:.1f} | {new:.1f} | {new / old:.2f}x |")

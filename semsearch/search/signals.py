@@ -99,10 +99,6 @@ def secondary_kind(path: str) -> str | None:
     return "changes" if _CHANGES.search(p) else None
 
 
-def is_secondary(path: str) -> bool:
-    return secondary_kind(path) is not None
-
-
 def secondary_penalty(candidate: Candidate, query: QueryShape) -> float:
     kind = secondary_kind(candidate.path)
     if kind is None:

@@ -9,7 +9,7 @@ import pytest
 
 from semsearch.search.engine import AUTO, rerank
 from semsearch.search.query import analyze
-from semsearch.search.signals import is_secondary
+from semsearch.search.signals import secondary_kind
 from semsearch.store.db import ChunkRecord, Database, FileRecord, text_hash
 
 OFF = replace(AUTO, defines=False, file_name=False, coherence=False, secondary=False)
@@ -133,7 +133,7 @@ def test_release_notes_step_back_unless_asked_for(index):
     ],
 )
 def test_secondary_paths(path, secondary):
-    assert is_secondary(path) is secondary
+    assert (secondary_kind(path) is not None) is secondary
 
 
 class RankingIndex(FakeIndex):
