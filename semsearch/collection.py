@@ -25,8 +25,7 @@ import numpy as np
 from semsearch.embed.base import Embedder
 from semsearch.errors import IndexMismatchError
 from semsearch.paths import PathPattern
-from semsearch.search.keywords import keyword_columns, keyword_search
-from semsearch.store.db import ChunkRecord, Database, FileRecord
+from semsearch.store.db import ChunkRecord, Database, FileRecord, KeywordColumns
 from semsearch.store.location import DB_FILE
 from semsearch.store.lock import WriterLock
 from semsearch.store.pausepoints import pause_point
@@ -57,6 +56,7 @@ class Collection:
         self,
         path: Path,
         *,
+        keyword_columns: KeywordColumns,
         embedder: Embedder | str | None = None,
         model: str | None = None,
         chunk_tokens: int | None = None,
@@ -64,6 +64,7 @@ class Collection:
         wait_for_writer: bool = True,
         on_wait: Callable[[str], None] | None = None,
     ):
+        """keyword_columns: what the keyword index holds for a chunk (the policy lives in semsearch.search)."""
         self.path = Path(path)
         self.db = Database(self.path / DB_FILE, keyword_columns=keyword_columns)
         meta = self.db.meta()
@@ -287,11 +288,15 @@ class Collection:
         top = np.argsort(-scores)[:depth]
         return [(int(kept[i]), float(scores[i])) for i in top]
 
-    def keyword_candidates(self, text: str, depth: int, scope: Scope | None = None) -> Ranking:
-        """(chunk id, BM25) of the chunks matching the query's words, best first; within `scope`."""
+    def keyword_candidates(
+        self, expression: str, depth: int, weights: Sequence[float], scope: Scope | None = None
+    ) -> Ranking:
+        """(chunk id, BM25) for an FTS5 MATCH expression with these column weights, best first, within
+        `scope` (restricted before the top `depth` is cut). What to match and how to weigh it is
+        semsearch.search's policy."""
         if scope is not None and not scope:
             return []
-        return keyword_search(self.db, text, depth, None if scope is None else scope.file_ids)
+        return self.db.keyword_search(expression, depth, weights, None if scope is None else scope.file_ids)
 
     def cosines(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
         """Each chunk's cosine similarity to the query (chunks deleted meanwhile are left out)."""

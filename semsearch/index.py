@@ -24,6 +24,7 @@ from semsearch.errors import IndexNotFoundError, SemsearchError
 from semsearch.indexer import DEFAULT_MAX_FILE_BYTES, IndexReport, RunOptions
 from semsearch.search import DEFAULT_MODE, SEARCH_MODES, SearchResult
 from semsearch.search import search as run_search
+from semsearch.search.keywords import keyword_columns
 from semsearch.store.db import Database
 from semsearch.store.location import DB_FILE, resolve_index_dir
 from semsearch.store.lock import WriterLock
@@ -61,6 +62,7 @@ class Index:
             raise IndexNotFoundError(f"no index at {self.path}: build one with `semsearch index PATH...{option}`")
         self.collection = Collection(
             self.path,
+            keyword_columns=keyword_columns,
             embedder=embedder,
             model=model,
             chunk_tokens=chunk_tokens,
@@ -154,6 +156,7 @@ class Index:
         live = self.collection
         fresh = Collection(
             staging,
+            keyword_columns=keyword_columns,
             embedder=live.open_embedder(check_model=False),
             model=live.model,
             chunk_tokens=live.chunk_tokens,

@@ -15,6 +15,7 @@ import numpy as np
 
 from semsearch.errors import SemsearchError
 from semsearch.paths import PathPattern
+from semsearch.search.keywords import keyword_candidates
 from semsearch.search.results import SearchResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -132,14 +133,14 @@ def rank(
     if query_vector is None and mode != "keyword":
         query_vector = collection.embed_queries([text])[0]
     if mode == "keyword":
-        return collection.keyword_candidates(text, depth, scope)
+        return keyword_candidates(collection, text, depth, scope)
     if mode == "dense":
         return collection.dense_candidates(query_vector, depth, scope)
     from semsearch.search.fusion import HYBRID_DEPTH, fuse
 
     pool = max(HYBRID_DEPTH, depth)
     dense = collection.dense_candidates(query_vector, pool, scope)
-    keyword = collection.keyword_candidates(text, pool, scope)
+    keyword = keyword_candidates(collection, text, pool, scope)
     if mode == "hybrid":
         return fuse([dense, keyword])
     from semsearch.search.query import analyze

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from semsearch.ingest.identifiers import identifier_parts, split_identifier
 
 if TYPE_CHECKING:  # pragma: no cover
-    from semsearch.store.db import Database
+    from semsearch.collection import Collection, Scope
 
 # BM25 weights of the FTS columns (heading, text, symbols, path); measured in benchmarks/QUALITY.md.
 HEADING_WEIGHT = 2.0  # a chunk's heading (or document title) against its text
@@ -61,6 +60,8 @@ def keyword_columns(chunk_id: int, heading: str | None, text: str, path: str, ki
     return chunk_id, heading, f"{text}\n{parts}" if parts else text, symbols.strip(), where.strip()
 
 
-def keyword_search(db: Database, text: str, k: int, file_ids: Iterable[int] | None = None) -> list[tuple[int, float]]:
-    """(chunk id, BM25) for the chunks matching the words of `text`, best first; only those files' with file_ids."""
-    return db.keyword_search(fts_query(text), k, COLUMN_WEIGHTS, file_ids)
+def keyword_candidates(
+    collection: Collection, text: str, depth: int, scope: Scope | None = None
+) -> list[tuple[int, float]]:
+    """(chunk id, BM25) for the chunks matching the words of `text`, best first; within `scope`."""
+    return collection.keyword_candidates(fts_query(text), depth, COLUMN_WEIGHTS, scope)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from semsearch.ingest.identifiers import identifier_parts, is_compound, split_identifier
-from semsearch.search.keywords import fts_query, keyword_columns, keyword_search
+from semsearch.search.keywords import COLUMN_WEIGHTS, fts_query, keyword_columns
 from semsearch.store.db import SCHEMA_VERSION, ChunkRecord, Database, FileRecord, text_hash
 
 
@@ -128,3 +128,7 @@ def test_an_index_from_a_newer_semsearch_is_refused(tmp_path):
     conn.close()
     with pytest.raises(Exception, match="index schema 99 is newer than this semsearch"):
         Database(tmp_path / "index.db", keyword_columns=keyword_columns)
+
+
+def keyword_search(db: Database, text: str, k: int) -> list[tuple[int, float]]:
+    return db.keyword_search(fts_query(text), k, COLUMN_WEIGHTS)

@@ -152,7 +152,7 @@ class RankingIndex(FakeIndex):
     def dense_candidates(self, query, depth, scope=None):
         return self.dense[:depth]
 
-    def keyword_candidates(self, text, depth, scope=None):
+    def keyword_candidates(self, expression, depth, weights, scope=None):
         return self.keyword[:depth]
 
 

@@ -8,7 +8,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from semsearch.search.keywords import fts_query, keyword_columns, keyword_search
+from semsearch.search.keywords import COLUMN_WEIGHTS, fts_query, keyword_columns
 from semsearch.store.db import ChunkRecord, Database, FileRecord, text_hash
 from semsearch.store.vectors import VectorIndex
 
@@ -278,3 +278,7 @@ def test_two_processes_creating_one_index_agree_on_its_identity(tmp_path, monkey
     assert second.state() == first.state() and second.state()[1] == 7
     first.close()
     second.close()
+
+
+def keyword_search(db: Database, text: str, k: int) -> list[tuple[int, float]]:
+    return db.keyword_search(fts_query(text), k, COLUMN_WEIGHTS)
