@@ -15,10 +15,10 @@ from tests.ui.conftest import build_index, ui_process
 def test_the_path_box_speaks_the_one_path_syntax(ui_url):
     for box in ("docs/ops", "ops", "docs/ops/*.md"):
         answer = requests.get(ui_url + "api/search", params={"q": "rotate logs", "path": box}, timeout=60).json()
-        assert answer["hits"], box
-        assert all("/docs/ops/" in hit["file"] for hit in answer["hits"]), box
+        assert answer["results"], box
+        assert all("/docs/ops/" in hit["file"] for hit in answer["results"]), box
     other = requests.get(ui_url + "api/search", params={"q": "rotate logs", "path": "docs/opsx"}, timeout=60).json()
-    assert other["hits"] == []  # a folder name, not a substring
+    assert other["results"] == []  # a folder name, not a substring
 
 
 def open_files(pid: int) -> int:
@@ -33,6 +33,7 @@ def test_a_long_running_page_keeps_its_open_files_as_commits_arrive(tmp_path, mo
     for i in range(6):
         (notes / f"n{i}.md").write_text(f"# Note {i}\n\nLog rotation note number {i}.\n")
     env = {"SEMSEARCH_FLAT_LIMIT": "2", "SEMSEARCH_EMBEDDER": "local"}
+    monkeypatch.setenv("SEMSEARCH_FLAT_LIMIT", "2")
     index_dir = build_index(tmp_path / "index", notes)
     monkeypatch.setattr("semsearch.store.vectors.FLAT_LIMIT", 2)
     embedder = LocalEmbedder()
@@ -41,7 +42,7 @@ def test_a_long_running_page_keeps_its_open_files_as_commits_arrive(tmp_path, mo
         def search() -> list:
             answer = requests.get(url + "api/search", params={"q": "log rotation", "k": 3}, timeout=60)
             assert answer.status_code == 200, answer.text
-            return answer.json()["hits"]
+            return answer.json()["results"]
 
         with Index(index_dir, embedder=embedder) as writer:
             assert writer.vectors.kind == "ivf"  # the cache lives in files the page opens
