@@ -49,6 +49,16 @@ class Scope:
         return len(self.file_ids)
 
 
+@dataclass(frozen=True)
+class PendingChunk:
+    """A chunk committed without its vector (keyword-searchable, not yet dense-searchable)."""
+
+    chunk_id: int
+    heading: str | None  # its heading, else its document's title: what the model sees above the text
+    text: str
+    text_hash: str
+
+
 class Collection:
     """An index folder: files, chunks, vectors and the model that made them."""
 
@@ -191,12 +201,30 @@ class Collection:
         """Stored vectors of chunk texts already embedded (a moved or unchanged chunk is not embedded again)."""
         return self.db.vectors_by_hash(hashes)
 
-    def write(self, items: Sequence[tuple[FileRecord, Sequence[ChunkRecord], np.ndarray]]) -> None:
-        """Replace these files and their chunks in one transaction; the vector cache follows."""
+    def write(self, items: Sequence[tuple[FileRecord, Sequence[ChunkRecord], Sequence[np.ndarray | None]]]) -> None:
+        """Replace these files and their chunks in one transaction; the vector cache follows.
+
+        A chunk given no vector (None) is pending: keyword search finds it now, `set_vectors` completes it."""
         vectors = self.vectors()
         removed, added = self.db.write_files(items)
         pause_point("batch-committed")
         vectors.update(removed, added, self.db.generation)
+
+    def set_vectors(self, vectors: Sequence[tuple[int, np.ndarray]]) -> None:
+        """Give pending chunks their vectors in one transaction; the vector cache follows."""
+        cache = self.vectors()
+        added = self.db.set_vectors(vectors)
+        pause_point("vectors-committed")
+        cache.update([], added, self.db.generation)
+
+    def pending_chunks(self, limit: int) -> list[PendingChunk]:
+        """Chunks waiting for a vector, oldest first."""
+        return [
+            PendingChunk(i, heading or title, text, h) for i, heading, title, text, h in self.db.pending_chunks(limit)
+        ]
+
+    def pending_count(self) -> int:
+        return self.db.chunk_count() - self.db.embedded_count()
 
     def remove(self, paths: Sequence[str]) -> int:
         """Forget these indexed files (exact paths) in one transaction; returns how many there were."""
@@ -329,6 +357,9 @@ class Collection:
 
     def chunk_count(self) -> int:
         return self.db.chunk_count()
+
+    def embedded_count(self) -> int:
+        return self.db.embedded_count()
 
     @property
     def generation(self) -> int:

@@ -258,6 +258,7 @@ class Index:
             "embedder": meta.get("embedder") or None,
             "files": self.collection.file_count(),
             "chunks": self.collection.chunk_count(),
+            "embedded": self.collection.embedded_count(),
             "chunk_tokens": self.chunk_tokens,
             "overlap_tokens": self.overlap_tokens,
             "schema_version": int(meta.get("schema_version", 0)),

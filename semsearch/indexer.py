@@ -2,13 +2,16 @@
 
 1. `plan_paths` / `plan_changes`: list what is on disk and diff it with the index: new, changed,
    unchanged, gone, and could not look (an unreadable folder: what was indexed there is kept).
-2. Extract, chunk and embed the new and changed files: `run_jobs` here (a worker thread
-   extracts while this one embeds), or `semsearch.distributed` on a Ray cluster.
-3. `commit_files` writes each batch in one transaction; chunks whose text is already stored
-   reuse their vectors, so a renamed file is not embedded again.
-4. `finish` removes what is gone, last (so renamed files could reuse their vectors), and only
-   what the run looked at: a run narrowed by --include/--exclude or to a subfolder leaves
-   every other file alone.
+2. Extract and chunk the new and changed files: `run_jobs` here (a worker thread extracts
+   while this one commits), or `semsearch.distributed` on a Ray cluster (which embeds too).
+3. `commit_files` writes each batch in one transaction, about once a second: the files are
+   keyword-searchable at once. Chunks whose text is already stored reuse its vector (a renamed
+   file is not embedded again); the others are pending.
+4. `finish` removes what is gone (after the writes, so renamed files could reuse their vectors),
+   and only what the run looked at: a run narrowed by --include/--exclude or to a subfolder
+   leaves every other file alone. Then `embed_pending` gives pending chunks their vectors, a
+   batch a transaction: dense search finds them as they arrive. An interrupted run keeps what
+   it committed; the next run embeds whatever is still pending.
 """
 
 from __future__ import annotations
@@ -39,12 +42,29 @@ __all__ = [
     "DEFAULT_CHUNK_TOKENS",
     "DEFAULT_MAX_FILE_BYTES",
     "DEFAULT_OVERLAP_TOKENS",
+    "IndexInterrupted",
     "IndexReport",
     "RunOptions",
 ]
 
 DEFAULT_MAX_FILE_BYTES = 10_000_000
 WRITE_BATCH_CHUNKS = int(os.environ.get("SEMSEARCH_WRITE_BATCH_CHUNKS", "256"))  # chunks per embed call and commit
+COMMIT_EVERY_S = 1.0  # files become keyword-searchable at least this often during a run
+
+
+class IndexInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM turned into it) during a run: what was committed stays; `report` says how much."""
+
+    def __init__(self, report: IndexReport, pending: int):
+        self.report, self.pending = report, pending
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        files = self.report.new + self.report.changed
+        line = f"{files} {'file' if files == 1 else 'files'} indexed and committed (searchable by keyword)"
+        if self.pending:
+            line += f"; {self.pending} chunks wait for their vectors: the next run embeds them"
+        return line
 
 
 @dataclass
@@ -55,7 +75,8 @@ class RunOptions:
     exclude: Sequence[str] = ()
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     on_warning: Callable[[str], None] | None = None
-    on_progress: Callable[[int, int], None] | None = None
+    on_progress: Callable[[int, int], None] | None = None  # (files done, files to do)
+    on_embed_progress: Callable[[int, int], None] | None = None  # (chunks embedded, chunks pending at the start)
 
     def warn(self, line: str) -> None:
         if self.on_warning:
@@ -287,7 +308,7 @@ def _diff(plan: Plan, path: Path, size: int, mtime_ns: int, touched: list[FileRe
 
 
 def run_jobs(collection: Collection, jobs: list[Job], report: IndexReport, options: RunOptions) -> set[str]:
-    """Extract and chunk on a worker thread while this thread embeds and writes.
+    """Extract and chunk on a worker thread while this thread commits the files (their chunks pending).
 
     Returns the paths found unindexable (empty, no text, corrupt): what was indexed from
     them is out of date. Files that could not be read are not among them.
@@ -321,6 +342,7 @@ def run_jobs(collection: Collection, jobs: list[Job], report: IndexReport, optio
     batch: list[Extracted] = []
     unindexable: set[str] = set()
     done = 0
+    due = time.monotonic() + COMMIT_EVERY_S
     try:
         while True:
             item = ready.get()
@@ -334,9 +356,9 @@ def run_jobs(collection: Collection, jobs: list[Job], report: IndexReport, optio
                 report_failure(report, options, path, message)
             else:
                 batch.append(item)
-                if sum(len(p.chunks) for p in batch) >= WRITE_BATCH_CHUNKS:
+                if sum(len(p.chunks) for p in batch) >= WRITE_BATCH_CHUNKS or time.monotonic() > due:
                     commit_files(collection, batch, report)
-                    batch = []
+                    batch, due = [], time.monotonic() + COMMIT_EVERY_S
             options.progress(done, len(jobs))
         if batch:
             commit_files(collection, batch, report)
@@ -359,26 +381,15 @@ def report_failure(report: IndexReport, options: RunOptions, path: str, message:
 
 
 def commit_files(collection: Collection, batch: list[Extracted], report: IndexReport) -> None:
-    """Write a batch of files in one transaction. Chunks whose text is stored reuse its vector;
-    the rest are embedded here unless the batch brought their vectors (Ray)."""
+    """Write a batch of files in one transaction. A chunk whose text is stored reuses its vector, one
+    whose vector the batch brought (Ray) takes it; the rest are pending until `embed_pending`."""
     hashes = [c.text_hash for p in batch for c in p.chunks]
     known = collection.known_vectors(hashes)
     brought = {h: v for p in batch for h, v in p.vectors.items() if h not in known}
+    report.chunks_reused += sum(h in known for h in hashes)
+    report.chunks_embedded += len(brought)
     known.update(brought)
-    missing: dict[str, str] = {}
-    for item in batch:
-        title = item.record.title or ""
-        for c in item.chunks:
-            if c.text_hash not in known and c.text_hash not in missing:
-                missing[c.text_hash] = collection.embedding_text(c.heading or title, c.text)
-    if missing:
-        fresh = collection.embedder.embed(list(missing.values()))
-        known.update(zip(missing.keys(), fresh, strict=True))
-    report.chunks_embedded += len(missing) + len(brought)
-    report.chunks_reused += len(hashes) - len(missing) - len(brought)
-    collection.write(
-        [(p.record, p.chunks, np.vstack([known[c.text_hash] for c in p.chunks]).astype(np.float32)) for p in batch]
-    )
+    collection.write([(p.record, p.chunks, [known.get(c.text_hash) for c in p.chunks]) for p in batch])
     for p in batch:
         if p.is_new:
             report.new += 1
@@ -386,11 +397,30 @@ def commit_files(collection: Collection, batch: list[Extracted], report: IndexRe
             report.changed += 1
 
 
+def embed_pending(collection: Collection, report: IndexReport, options: RunOptions) -> None:
+    """Give every pending chunk its vector, a batch a transaction (this run's and any an earlier run left)."""
+    total = collection.pending_count()
+    done = 0
+    while rows := collection.pending_chunks(WRITE_BATCH_CHUNKS):
+        texts: dict[str, str] = {}
+        for chunk in rows:
+            texts.setdefault(chunk.text_hash, collection.embedding_text(chunk.heading, chunk.text))
+        known = collection.known_vectors(texts)
+        missing = [h for h in texts if h not in known]
+        if missing:
+            known.update(zip(missing, collection.embedder.embed([texts[h] for h in missing]), strict=True))
+        report.chunks_embedded += len(missing)
+        collection.set_vectors([(chunk.chunk_id, known[chunk.text_hash]) for chunk in rows])
+        done += len(rows)
+        if options.on_embed_progress:
+            options.on_embed_progress(done, max(total, done))
+
+
 # -- 4. finish -----------------------------------------------------------------------------------------
 
 
 def finish(collection: Collection, plan: Plan, unindexable: set[str], options: RunOptions) -> IndexReport:
-    """Remove what the run looked at and found gone; save the vector cache; close the report.
+    """Remove what the run looked at and found gone, embed what is pending, save the vector cache.
 
     Only what is known to be gone leaves the index: a file that no longer exists, one that
     exists but can no longer be indexed (now empty, binary, too big), or one a standing rule
@@ -409,6 +439,7 @@ def finish(collection: Collection, plan: Plan, unindexable: set[str], options: R
     ]
     if gone:
         plan.report.deleted += collection.remove(gone)
+    embed_pending(collection, plan.report, options)
     collection.save()
     plan.report.seconds = time.perf_counter() - plan.started
     return plan.report
@@ -430,8 +461,11 @@ def add_paths(collection: Collection, paths: Iterable[str | os.PathLike], option
     collection.record_model()
     collection.vectors()  # load (or rebuild) before writing
     plan = plan_paths(collection, paths, options)
-    unindexable = run_jobs(collection, plan.jobs, plan.report, options)
-    return finish(collection, plan, unindexable, options)
+    try:
+        unindexable = run_jobs(collection, plan.jobs, plan.report, options)
+        return finish(collection, plan, unindexable, options)
+    except KeyboardInterrupt:
+        raise IndexInterrupted(plan.report, collection.pending_count()) from None
 
 
 def apply_changes(

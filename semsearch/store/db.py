@@ -296,7 +296,7 @@ class Database:
         with self.lock:
             for part, marks in _batches(wanted):
                 for h, blob in self.conn.execute(
-                    f"SELECT text_hash, vector FROM chunks WHERE text_hash IN ({marks})", part
+                    f"SELECT text_hash, vector FROM chunks WHERE text_hash IN ({marks}) AND vector IS NOT NULL", part
                 ):
                     found[h] = np.frombuffer(blob, dtype=np.float32)
         return found
@@ -307,11 +307,13 @@ class Database:
             return frozenset(r[0] for r in self.conn.execute("SELECT DISTINCT text_hash FROM chunks"))
 
     def write_files(
-        self, items: Sequence[tuple[FileRecord, Sequence[ChunkRecord], np.ndarray]]
+        self, items: Sequence[tuple[FileRecord, Sequence[ChunkRecord], Sequence[np.ndarray | None]]]
     ) -> tuple[list[int], list[tuple[int, np.ndarray]]]:
         """Replace these files and their chunks in one transaction.
 
-        Returns (ids of chunks removed, [(new chunk id, vector)]) so the vector index can follow.
+        A chunk whose vector is None is pending: keyword search finds it at once, `set_vectors`
+        adds its vector later. Returns (ids of chunks removed, [(new chunk id, vector)]) so the
+        vector index can follow.
         """
         removed: list[int] = []
         added: list[tuple[int, np.ndarray]] = []
@@ -334,7 +336,6 @@ class Database:
                         ],
                     )
                     file_id = cur.lastrowid
-                    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
                     keywords = []
                     for chunk, vector in zip(chunks, vectors, strict=True):
                         cur = self.conn.execute(
@@ -349,10 +350,11 @@ class Database:
                                 chunk.heading,
                                 chunk.text,
                                 chunk.text_hash,
-                                vector.tobytes(),
+                                None if vector is None else np.asarray(vector, dtype=np.float32).tobytes(),
                             ],
                         )
-                        added.append((cur.lastrowid, vector))
+                        if vector is not None:
+                            added.append((cur.lastrowid, np.asarray(vector, dtype=np.float32)))
                         keywords.append((cur.lastrowid, chunk.heading, chunk.text, record.path, record.kind))
                     self._index_keywords(keywords)
                 self._bump_generation()
@@ -376,6 +378,40 @@ class Database:
                 self._rollback()
                 raise
         return removed
+
+    def set_vectors(self, vectors: Sequence[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
+        """Give pending chunks their vectors in one transaction; returns those still there to take one."""
+        done: list[tuple[int, np.ndarray]] = []
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for chunk_id, vector in vectors:
+                    vector = np.asarray(vector, dtype=np.float32)
+                    cur = self.conn.execute(
+                        "UPDATE chunks SET vector = ? WHERE id = ? AND vector IS NULL",
+                        [vector.tobytes(), int(chunk_id)],
+                    )
+                    if cur.rowcount:
+                        done.append((int(chunk_id), vector))
+                self._bump_generation()
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        return done
+
+    def pending_chunks(self, limit: int) -> list[tuple[int, str | None, str | None, str, str]]:
+        """Chunks waiting for a vector, in id order: (id, heading, file title, text, text hash)."""
+        with self.lock:
+            return self.conn.execute(
+                "SELECT c.id, c.heading, f.title, c.text, c.text_hash FROM chunks c JOIN files f ON f.id = c.file_id "
+                "WHERE c.vector IS NULL ORDER BY c.id LIMIT ?",
+                [limit],
+            ).fetchall()
+
+    def embedded_count(self) -> int:
+        with self.lock:
+            return self.conn.execute("SELECT count(*) FROM chunks WHERE vector IS NOT NULL").fetchone()[0]
 
     def _delete_file(self, path: str) -> list[int]:
         row = self.conn.execute("SELECT id FROM files WHERE path = ?", [path]).fetchone()
@@ -411,7 +447,7 @@ class Database:
     def all_vectors(self, batch: int = 20_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(ids, vectors) in batches, for rebuilding the FAISS index from the truth."""
         with self.lock:
-            cursor = self.conn.execute("SELECT id, vector FROM chunks ORDER BY id")
+            cursor = self.conn.execute("SELECT id, vector FROM chunks WHERE vector IS NOT NULL ORDER BY id")
             while rows := cursor.fetchmany(batch):
                 ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
                 vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
@@ -457,9 +493,11 @@ class Database:
             return "\n".join(r[0] for r in self.conn.execute("PRAGMA integrity_check"))
 
     def chunk_id_summary(self) -> tuple[int, int]:
-        """(count, sum) of chunk ids in one consistent read: what the vector cache must mirror."""
+        """(count, sum) of embedded chunks' ids in one consistent read: what the vector cache must mirror."""
         with self.lock:
-            count, total = self.conn.execute("SELECT count(*), coalesce(sum(id), 0) FROM chunks").fetchone()
+            count, total = self.conn.execute(
+                "SELECT count(*), coalesce(sum(id), 0) FROM chunks WHERE vector IS NOT NULL"
+            ).fetchone()
         return int(count), int(total)
 
     def chunk_count(self) -> int:
@@ -563,7 +601,9 @@ class Database:
         found: dict[int, np.ndarray] = {}
         with self.lock:
             for part, marks in _batches([int(i) for i in ids]):
-                for chunk_id, blob in self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part):
+                for chunk_id, blob in self.conn.execute(
+                    f"SELECT id, vector FROM chunks WHERE id IN ({marks}) AND vector IS NOT NULL", part
+                ):
                     found[chunk_id] = np.frombuffer(blob, dtype=np.float32)
         return found
 
