@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from semsearch.collection import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS
-from semsearch.errors import SemsearchError
+from semsearch.errors import IndexInterrupted, SemsearchError
 from semsearch.paths import PathPattern, selected
 from semsearch.store.db import ChunkRecord, FileRecord, text_hash
 
@@ -50,21 +50,6 @@ __all__ = [
 DEFAULT_MAX_FILE_BYTES = 10_000_000
 WRITE_BATCH_CHUNKS = int(os.environ.get("SEMSEARCH_WRITE_BATCH_CHUNKS", "256"))  # chunks per embed call and commit
 COMMIT_EVERY_S = 1.0  # files become keyword-searchable at least this often during a run
-
-
-class IndexInterrupted(KeyboardInterrupt):
-    """Ctrl-C (or SIGTERM turned into it) during a run: what was committed stays; `report` says how much."""
-
-    def __init__(self, report: IndexReport, pending: int):
-        self.report, self.pending = report, pending
-        super().__init__(self.summary())
-
-    def summary(self) -> str:
-        files = self.report.new + self.report.changed
-        line = f"{files} {'file' if files == 1 else 'files'} indexed and committed (searchable by keyword)"
-        if self.pending:
-            line += f"; {self.pending} chunks wait for their vectors: the next run embeds them"
-        return line
 
 
 @dataclass
@@ -465,7 +450,7 @@ def add_paths(collection: Collection, paths: Iterable[str | os.PathLike], option
         unindexable = run_jobs(collection, plan.jobs, plan.report, options)
         return finish(collection, plan, unindexable, options)
     except KeyboardInterrupt:
-        raise IndexInterrupted(plan.report, collection.pending_count()) from None
+        raise IndexInterrupted(plan.report.new + plan.report.changed, collection.pending_count()) from None
 
 
 def apply_changes(
