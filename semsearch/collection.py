@@ -223,6 +223,10 @@ class Collection:
             PendingChunk(i, heading or title, text, h) for i, heading, title, text, h in self.db.pending_chunks(limit)
         ]
 
+    def unembedded(self, ids: Sequence[int]) -> set[int]:
+        """Which of these chunks have no vector yet."""
+        return self.db.unembedded(ids)
+
     def pending_count(self) -> int:
         return self.db.chunk_count() - self.db.embedded_count()
 

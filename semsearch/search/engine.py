@@ -141,8 +141,9 @@ def rank(
     pool = max(HYBRID_DEPTH, depth)
     dense = collection.dense_candidates(query_vector, pool, scope)
     keyword = keyword_candidates(collection, text, pool, scope)
+    unembedded = collection.unembedded([i for i, _ in keyword[:HYBRID_DEPTH]])
     if mode == "hybrid":
-        return fuse([dense, keyword])
+        return fuse([dense, keyword], unembedded=unembedded)
     from semsearch.search.query import analyze
 
     shape = analyze(text)
@@ -152,7 +153,7 @@ def rank(
         weight = settings.code_text_dense_weight
     else:
         weight = max(settings.min_dense_weight, settings.text_dense_weight - keyword_peak(keyword))
-    fused = fuse([dense, keyword], dense_weight=weight)
+    fused = fuse([dense, keyword], dense_weight=weight, unembedded=unembedded)
     return rerank(collection, fused, shape, settings)
 
 

@@ -409,6 +409,17 @@ class Database:
                 [limit],
             ).fetchall()
 
+    def unembedded(self, ids: Sequence[int]) -> set[int]:
+        """Which of these chunk ids have a row but no vector yet."""
+        found: set[int] = set()
+        with self.lock:
+            for part, marks in _batches([int(i) for i in ids]):
+                found.update(
+                    r[0]
+                    for r in self.conn.execute(f"SELECT id FROM chunks WHERE id IN ({marks}) AND vector IS NULL", part)
+                )
+        return found
+
     def embedded_count(self) -> int:
         with self.lock:
             return self.conn.execute("SELECT count(*) FROM chunks WHERE vector IS NOT NULL").fetchone()[0]

@@ -24,6 +24,9 @@ class FakeIndex:
     def chunk_labels(self, ids):
         return self.db.chunk_labels(ids)
 
+    def unembedded(self, ids):
+        return self.db.unembedded(ids)
+
 
 @pytest.fixture
 def index(tmp_path):
