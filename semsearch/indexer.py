@@ -41,6 +41,7 @@ class IndexReport:
     unchanged: int = 0
     deleted: int = 0
     failed: int = 0
+    skipped: int = 0  # left out on purpose, without a warning: images, empty files, lock files, drawings
     chunks_embedded: int = 0
     chunks_reused: int = 0
     seconds: float = 0.0
@@ -57,8 +58,8 @@ class IndexReport:
     def summary(self) -> str:
         return (
             f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged, {self.deleted} deleted, "
-            f"{self.failed} failed; {self.chunks_embedded} chunks embedded in {self.seconds:.1f}s "
-            f"({self.chunks_per_second:.1f} chunks/s)"
+            f"{self.failed} failed, {self.skipped} skipped; {self.chunks_embedded} chunks embedded "
+            f"in {self.seconds:.1f}s ({self.chunks_per_second:.1f} chunks/s)"
         )
 
     def to_dict(self) -> dict:
@@ -103,10 +104,11 @@ def add_paths(
     not be looked at (permissions, I/O errors) keeps what was indexed from it.
     """
     from semsearch.ingest.walk import FoundFile, printable, walk
+    from semsearch.store.warned import WarnOnce
 
     started = time.perf_counter()
     report = IndexReport()
-    warn = on_warning or (lambda line: None)
+    warn = WarnOnce(index.db, on_warning or (lambda line: None))
     roots = [Path(p).expanduser().resolve() for p in paths]
     for root in roots:
         if not root.exists():
@@ -122,9 +124,12 @@ def add_paths(
     for item in walk(roots, include=include, exclude=exclude, max_file_bytes=max_file_bytes):
         path = str(item.path)
         if not isinstance(item, FoundFile):
+            if item.quiet:
+                report.skipped += 1
+                continue
             report.failed += 1
             report.failures.append((printable(path), item.reason))
-            warn(f"skipped {printable(path)}: {item.reason}")
+            warn(path, f"skipped {printable(path)}: {item.reason}")
             if item.unseen:
                 keep.add(path)
                 unseen_folders.append(item.path)
@@ -153,6 +158,7 @@ def add_paths(
         index.vectors.update(index.db.remove_files(gone), [], index.db.generation)
         report.deleted = len(gone)
     index.vectors.save(index.db)
+    warn.save(lambda p: _is_under(p, roots))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -189,7 +195,7 @@ def add_texts(
         )
         record = FileRecord(doc_id, len(text.encode()), 0, digest, "text", title or None)
         jobs.append(_Job(record, old is None, lambda doc=doc: doc))
-    _index_jobs(index, jobs, report, lambda line: None, on_progress)
+    _index_jobs(index, jobs, report, lambda path, line: None, on_progress)
     index.vectors.save(index.db)
     report.seconds = time.perf_counter() - started
     return report
@@ -273,7 +279,7 @@ def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_pr
                     unindexable.add(path)
                 report.failed += 1
                 report.failures.append((path, message))
-                warn(f"skipped {message if message.startswith(path) else path + ': ' + message}")
+                warn(path, f"skipped {message if message.startswith(path) else path + ': ' + message}")
             else:
                 batch.append(item)
                 if sum(len(p.chunks) for p in batch) >= WRITE_BATCH_CHUNKS:
@@ -400,7 +406,9 @@ def apply_changes(
         for item in walk_under(root, members, include=include, exclude=exclude, max_file_bytes=max_file_bytes):
             path = str(item.path)
             if not isinstance(item, FoundFile):
-                if os.path.lexists(path):
+                if item.quiet:  # now empty, binary or junk: gone from the index, without a warning
+                    report.skipped += 1
+                elif os.path.lexists(path):
                     seen.add(path)  # there but unreadable: keep what was indexed, as `add` does
                     report.failed += 1
                     report.failures.append((path, item.reason))
@@ -429,7 +437,7 @@ def apply_changes(
     index.db.touch_files(touched)
 
     known_failures = len(report.failures)
-    _index_jobs(index, todo, report, lambda line: None, on_progress)
+    _index_jobs(index, todo, report, lambda path, line: None, on_progress)
     # A file that vanished before it could be read is gone, not failed.
     vanished = {p for p, _ in report.failures[known_failures:] if not os.path.lexists(p)}
     report.failures = [(p, m) for p, m in report.failures if p not in vanished]
@@ -457,6 +465,6 @@ def _at_or_under_any(path: str, folders: set[str]) -> bool:
 
 
 def _merge_reports(total: IndexReport, part: IndexReport) -> None:
-    for name in ("new", "changed", "unchanged", "deleted", "failed", "chunks_embedded", "chunks_reused"):
+    for name in ("new", "changed", "unchanged", "deleted", "failed", "skipped", "chunks_embedded", "chunks_reused"):
         setattr(total, name, getattr(total, name) + getattr(part, name))
     total.failures += part.failures

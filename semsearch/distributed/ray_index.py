@@ -85,6 +85,8 @@ def list_root(root: str, include: Sequence[str], exclude: Sequence[str], max_fil
     for item in walk([Path(root)], include=include, exclude=exclude, max_file_bytes=max_file_bytes):
         if isinstance(item, FoundFile):
             found.append({"path": str(item.path), "size": item.size, "mtime_ns": item.mtime_ns, "reason": ""})
+        elif item.quiet:  # images, empty files, junk: counted as skipped, without a warning
+            found.append({"path": str(item.path), "size": 0, "mtime_ns": 0, "reason": "", "quiet": True})
         else:
             found.append({"path": str(item.path), "size": 0, "mtime_ns": 0, "reason": item.reason})
     return found
@@ -269,6 +271,10 @@ def _run(ray, index, roots, options, include, exclude, max_file_bytes, on_warnin
         if path in seen:
             continue
         seen.add(path)
+        if item.get("quiet"):
+            seen.discard(path)  # can no longer be indexed: it leaves the index, as in a local run
+            report.skipped += 1
+            continue
         if item["reason"]:
             report.failed += 1
             report.failures.append((path, item["reason"]))

@@ -210,20 +210,39 @@ def _join(units: list[_Unit]) -> tuple[str, int, int]:
 
 
 def _enforce_limit(chunks: list[Chunk], count_tokens: CountTokens, max_tokens: int) -> list[Chunk]:
-    """Check the final chunks in one batch; split any that tokenized longer than planned."""
+    """Check the final chunks in one batch; split any that tokenized longer than planned.
+
+    A piece over the limit is halved at a space, or by characters when it is one long token (a URL,
+    a compact JSON line, a base64 blob), so every split shortens it and the work list empties.
+    """
     if not chunks:
         return chunks
     result: list[Chunk] = []
-    for chunk, count in zip(chunks, count_tokens([c.text for c in chunks]), strict=True):
-        if count <= max_tokens:
+    todo = list(zip(chunks, count_tokens([c.text for c in chunks]), strict=True))
+    todo.reverse()  # a stack, popped in document order
+    while todo:
+        chunk, count = todo.pop()
+        if count <= max_tokens or len(chunk.text) < 2:
             result.append(chunk)
             continue
-        words = chunk.text.split(" ")
-        half = max(1, len(words) // 2)
-        for part in (" ".join(words[:half]), " ".join(words[half:])):
-            if part.strip():
-                piece = Chunk(part, chunk.start_line, chunk.end_line, chunk.heading, chunk.page, 0)
-                result += _enforce_limit([piece], count_tokens, max_tokens)
+        parts = [
+            Chunk(part, chunk.start_line, chunk.end_line, chunk.heading, chunk.page, 0)
+            for part in _halves(chunk.text)
+            if part.strip()
+        ]
+        counts = count_tokens([p.text for p in parts])
+        todo.extend(reversed(list(zip(parts, counts, strict=True))))
     for ordinal, chunk in enumerate(result):
         chunk.ordinal = ordinal
     return result
+
+
+def _halves(text: str) -> tuple[str, str]:
+    """Two shorter pieces of `text` (at least 2 characters): cut at the space nearest the middle, else in the middle."""
+    middle = len(text) // 2
+    left, right = text.rfind(" ", 0, middle + 1), text.find(" ", middle)
+    spaces = [i for i in (left, right) if 0 < i < len(text) - 1]
+    if spaces:
+        cut = min(spaces, key=lambda i: abs(i - middle))
+        return text[:cut], text[cut + 1 :]
+    return text[:middle], text[middle:]
