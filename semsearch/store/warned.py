@@ -33,8 +33,9 @@ class WarnOnce:
             stamp = (info.st_size, info.st_mtime_ns)
         except OSError:
             stamp = (-1, -1)
-        self.shown[path] = (*stamp, line)
-        if self.before.get(path) != self.shown[path]:
+        key = os.fsencode(path).decode("utf-8", "backslashreplace")  # a name that is not UTF-8 can still be stored
+        self.shown[key] = (*stamp, line)
+        if self.before.get(key) != self.shown[key]:
             self.show(line)
 
     def save(self, covered: Callable[[str], bool]) -> None:
