@@ -55,7 +55,11 @@ JUNK = {
     "vectors.csv": "dtype,input,output\n" + "np.float32,0x3f83203f,0x3e61d9d6,2\n" * 40,
     "server.pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
 }
-QUIET = {"image.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "empty.md": b"", "blank.txt": b" \n\t\n"}
+QUIET = {
+    "image.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
+    "empty.md": b"",
+    "blank.txt": b" \n\t\n",
+}
 KEPT = {
     "notes.md": "# Herons\n\nHerons wade in shallow water.\n",
     "app.js": "function greet(name) {\n  return `hello ${name}`;\n}\n",
