@@ -30,6 +30,7 @@ from semsearch.store.location import DB_FILE
 from semsearch.store.lock import WriterLock
 from semsearch.store.pausepoints import pause_point
 from semsearch.store.vectors import VectorIndex, remove_temp_files
+from semsearch.store.warned import WarnOnce
 
 DEFAULT_CHUNK_TOKENS = 200
 DEFAULT_OVERLAP_TOKENS = 30
@@ -184,6 +185,10 @@ class Collection:
                 remove_tree(self.path / REBUILD_DIR)
                 remove_temp_files(self.path)
             yield
+
+    def warn_once(self, show: Callable[[str], None]) -> WarnOnce:
+        """A (path, line) warning callback that stays quiet about a file it warned of while it is unchanged."""
+        return WarnOnce(self.db, show)
 
     def files(self) -> dict[str, FileRecord]:
         """Every indexed file by path."""

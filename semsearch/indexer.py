@@ -37,6 +37,7 @@ from semsearch.store.db import ChunkRecord, FileRecord, text_hash
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.collection import Collection
     from semsearch.ingest.extract import Document
+    from semsearch.store.warned import WarnOnce
 
 __all__ = [
     "DEFAULT_CHUNK_TOKENS",
@@ -89,6 +90,7 @@ class IndexReport:
     unchanged: int = 0
     deleted: int = 0
     failed: int = 0
+    skipped: int = 0  # left out on purpose, without a warning: images, empty files, lock files, drawings
     chunks_embedded: int = 0
     chunks_reused: int = 0
     seconds: float = 0.0
@@ -105,8 +107,8 @@ class IndexReport:
     def summary(self) -> str:
         return (
             f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged, {self.deleted} deleted, "
-            f"{self.failed} failed; {self.chunks_embedded} chunks embedded in {self.seconds:.1f}s "
-            f"({self.chunks_per_second:.1f} chunks/s)"
+            f"{self.failed} failed, {self.skipped} skipped; {self.chunks_embedded} chunks embedded "
+            f"in {self.seconds:.1f}s ({self.chunks_per_second:.1f} chunks/s)"
         )
 
     def to_dict(self) -> dict:
@@ -120,7 +122,7 @@ class IndexReport:
         self.failures.append((path, message))
 
     def merge(self, part: IndexReport) -> None:
-        for name in ("new", "changed", "unchanged", "deleted", "failed", "chunks_embedded", "chunks_reused"):
+        for name in ("new", "changed", "unchanged", "deleted", "failed", "skipped", "chunks_embedded", "chunks_reused"):
             setattr(self, name, getattr(self, name) + getattr(part, name))
         self.failures += part.failures
 
@@ -157,6 +159,13 @@ class Plan:
     scope: list[str] = field(default_factory=list)
     report: IndexReport = field(default_factory=IndexReport)
     started: float = field(default_factory=time.perf_counter)
+    warnings: WarnOnce | None = None  # a warning about a file is shown once while the file is unchanged
+
+    def warn(self, options: RunOptions, path: str, line: str) -> None:
+        if self.warnings is not None:
+            self.warnings(path, line)
+        else:
+            options.warn(line)
 
 
 def file_hash(path: Path) -> str:
@@ -210,12 +219,16 @@ def plan_paths(collection: Collection, paths: Iterable[str | os.PathLike], optio
         if not root.exists():
             raise SemsearchError(f"no such file or directory: {printable(root)}")
     plan = Plan(roots=roots, existing=collection.files(), scope=[str(r) for r in roots])
+    plan.warnings = collection.warn_once(options.warn)
     touched: list[FileRecord] = []
     for item in walk(roots, include=options.include, exclude=options.exclude, max_file_bytes=options.max_file_bytes):
         path = str(item.path)
         if not isinstance(item, FoundFile):
+            if item.quiet:  # empty, binary or junk: skipped without a word (and gone from the index)
+                plan.report.skipped += 1
+                continue
             plan.report.fail(printable(path), item.reason)
-            options.warn(f"skipped {printable(path)}: {item.reason}")
+            plan.warn(options, path, f"skipped {printable(path)}: {item.reason}")
             if item.unseen:
                 plan.keep.add(path)
                 plan.unseen_folders.append(item.path)
@@ -256,7 +269,9 @@ def plan_changes(
         for item in walked:
             path = str(item.path)
             if not isinstance(item, FoundFile):
-                if os.path.lexists(path):
+                if item.quiet:  # now empty, binary or junk: gone from the index, without a warning
+                    plan.report.skipped += 1
+                elif os.path.lexists(path):
                     plan.keep.add(path)  # there but unreadable: keep what was indexed, as `add` does
                     plan.report.fail(path, item.reason)
                     options.warn(f"skipped {path}: {item.reason}")
@@ -292,7 +307,7 @@ def _diff(plan: Plan, path: Path, size: int, mtime_ns: int, touched: list[FileRe
 # -- 2. extract, chunk, embed (locally) ----------------------------------------------------------------
 
 
-def run_jobs(collection: Collection, jobs: list[Job], report: IndexReport, options: RunOptions) -> set[str]:
+def run_jobs(collection: Collection, plan: Plan, options: RunOptions) -> set[str]:
     """Extract and chunk on a worker thread while this thread commits the files (their chunks pending).
 
     Returns the paths found unindexable (empty, no text, corrupt): what was indexed from
@@ -300,6 +315,7 @@ def run_jobs(collection: Collection, jobs: list[Job], report: IndexReport, optio
     """
     from semsearch.ingest.extract import UnreadableFileError
 
+    jobs, report = plan.jobs, plan.report
     ready: queue.Queue = queue.Queue(maxsize=64)
     stop = threading.Event()
     embedder = collection.embedder
@@ -338,7 +354,7 @@ def run_jobs(collection: Collection, jobs: list[Job], report: IndexReport, optio
                 path, message, known = item
                 if known:
                     unindexable.add(path)
-                report_failure(report, options, path, message)
+                report_failure(plan, options, path, message)
             else:
                 batch.append(item)
                 if sum(len(p.chunks) for p in batch) >= WRITE_BATCH_CHUNKS or time.monotonic() > due:
@@ -357,9 +373,9 @@ def run_jobs(collection: Collection, jobs: list[Job], report: IndexReport, optio
     return unindexable
 
 
-def report_failure(report: IndexReport, options: RunOptions, path: str, message: str) -> None:
-    report.fail(path, message)
-    options.warn(f"skipped {message if message.startswith(path) else path + ': ' + message}")
+def report_failure(plan: Plan, options: RunOptions, path: str, message: str) -> None:
+    plan.report.fail(path, message)
+    plan.warn(options, path, f"skipped {message if message.startswith(path) else path + ': ' + message}")
 
 
 # -- 3. commit -----------------------------------------------------------------------------------------
@@ -426,6 +442,8 @@ def finish(collection: Collection, plan: Plan, unindexable: set[str], options: R
         plan.report.deleted += collection.remove(gone)
     embed_pending(collection, plan.report, options)
     collection.save()
+    if plan.warnings is not None:
+        plan.warnings.save(lambda p: _at_or_under_any(p, plan.scope))
     plan.report.seconds = time.perf_counter() - plan.started
     return plan.report
 
@@ -447,7 +465,7 @@ def add_paths(collection: Collection, paths: Iterable[str | os.PathLike], option
     collection.vectors()  # load (or rebuild) before writing
     plan = plan_paths(collection, paths, options)
     try:
-        unindexable = run_jobs(collection, plan.jobs, plan.report, options)
+        unindexable = run_jobs(collection, plan, options)
         return finish(collection, plan, unindexable, options)
     except KeyboardInterrupt:
         raise IndexInterrupted(plan.report.new + plan.report.changed, collection.pending_count()) from None
@@ -473,7 +491,7 @@ def apply_changes(
         return report
     quiet = RunOptions(options.include, options.exclude, options.max_file_bytes, None, options.on_progress)
     known_failures = len(plan.report.failures)
-    unindexable = run_jobs(collection, plan.jobs, plan.report, quiet)
+    unindexable = run_jobs(collection, plan, quiet)
     # A file that vanished before it could be read is gone, not failed.
     vanished = {p for p, _ in plan.report.failures[known_failures:] if not os.path.lexists(p)}
     plan.report.failures = [(p, m) for p, m in plan.report.failures if p not in vanished]
@@ -514,7 +532,7 @@ def add_texts(
         )
         record = FileRecord(doc_id, len(text.encode()), 0, digest, "text", title or None)
         plan.jobs.append(Job(record, old is None, lambda doc=doc: doc))
-    run_jobs(collection, plan.jobs, plan.report, RunOptions(on_progress=options.on_progress))
+    run_jobs(collection, plan, RunOptions(on_progress=options.on_progress))
     return finish(collection, plan, set(), options)
 
 

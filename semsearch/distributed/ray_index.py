@@ -325,7 +325,7 @@ def _stream(ray, collection: Collection, plan: Plan, embed: EmbedPlan, options: 
         if row["status"] == "failed":
             if row["unindexable"]:
                 unindexable.add(path)
-            indexer.report_failure(report, options, path, str(row["error"]))
+            indexer.report_failure(plan, options, path, str(row["error"]))
         else:
             rows = partial.setdefault(path, [])
             rows.append(row)

@@ -162,8 +162,7 @@ def _word_runs(unit: _Unit, budget: int, count_tokens: CountTokens) -> list[_Uni
     used = 0
     for word, tokens in zip(words, counts, strict=True):
         if tokens > budget:  # e.g. a base64 blob: cut it into pieces of ~budget characters
-            step = max(1, budget * len(word) // tokens)
-            parts = [word[i : i + step] for i in range(0, len(word), step)]
+            parts = _slices(word, max(1, budget * len(word) // tokens))
             words_counts = list(zip(parts, [budget] * len(parts), strict=True))
         else:
             words_counts = [(word, tokens)]
@@ -210,20 +209,62 @@ def _join(units: list[_Unit]) -> tuple[str, int, int]:
 
 
 def _enforce_limit(chunks: list[Chunk], count_tokens: CountTokens, max_tokens: int) -> list[Chunk]:
-    """Check the final chunks in one batch; split any that tokenized longer than planned."""
+    """Check the final chunks in one batch; split any that tokenized longer than planned.
+
+    A piece over the limit is halved at a space, or by characters when it is one long token (a URL,
+    a compact JSON line, a base64 blob), so every split shortens it and the work list empties.
+    """
     if not chunks:
         return chunks
     result: list[Chunk] = []
-    for chunk, count in zip(chunks, count_tokens([c.text for c in chunks]), strict=True):
-        if count <= max_tokens:
+    todo = list(zip(chunks, count_tokens([c.text for c in chunks]), strict=True))
+    todo.reverse()  # a stack, popped in document order
+    while todo:
+        chunk, count = todo.pop()
+        if count <= max_tokens or len(chunk.text) < 2:
             result.append(chunk)
             continue
-        words = chunk.text.split(" ")
-        half = max(1, len(words) // 2)
-        for part in (" ".join(words[:half]), " ".join(words[half:])):
-            if part.strip():
-                piece = Chunk(part, chunk.start_line, chunk.end_line, chunk.heading, chunk.page, 0)
-                result += _enforce_limit([piece], count_tokens, max_tokens)
+        parts = [
+            Chunk(part, chunk.start_line, chunk.end_line, chunk.heading, chunk.page, 0)
+            for part in _halves(chunk.text)
+            if part.strip()
+        ]
+        counts = count_tokens([p.text for p in parts])
+        todo.extend(reversed(list(zip(parts, counts, strict=True))))
     for ordinal, chunk in enumerate(result):
         chunk.ordinal = ordinal
     return result
+
+
+def _halves(text: str) -> tuple[str, str]:
+    """Two shorter pieces of `text` (at least 2 characters): cut at the space nearest the middle, else
+    after the punctuation nearest it (a URL's "/", a JSON ","), else in the middle."""
+    middle = len(text) // 2
+    left, right = text.rfind(" ", 0, middle + 1), text.find(" ", middle)
+    spaces = [i for i in (left, right) if 0 < i < len(text) - 1]
+    if spaces:
+        cut = min(spaces, key=lambda i: abs(i - middle))
+        return text[:cut], text[cut + 1 :]
+    breaks = [m.end() for m in _BREAK.finditer(text, len(text) // 4, len(text) - len(text) // 4)]
+    breaks = [i for i in breaks if 0 < i < len(text)]
+    cut = min(breaks, key=lambda i: abs(i - middle)) if breaks else middle
+    return text[:cut], text[cut:]
+
+
+_BREAK = re.compile(r"[^\w\s]+")  # punctuation: where a long token (URL, JSON, path) may be cut between words
+
+
+def _slices(word: str, step: int) -> list[str]:
+    """Pieces of at most `step` characters, each cut after punctuation in its second half when there is
+    some, so that a long URL or JSON line splits between its words, not inside them."""
+    parts = []
+    start = 0
+    while len(word) - start > step:
+        end = start + step
+        cut = end
+        for match in _BREAK.finditer(word, start + step // 2, end):
+            cut = match.end()
+        parts.append(word[start:cut])
+        start = cut
+    parts.append(word[start:])
+    return parts

@@ -44,6 +44,10 @@ def extract(path: Path) -> Document:
         return headed(path, "rst", text, _rst_headings(text))
     if suffix in HTML:
         return _html(path, text)
+    if suffix == ".svg":  # only when included: drawings are skipped by default (ingest.junk)
+        from semsearch.ingest.drawing import svg_document
+
+        return svg_document(path, text)
     return headed(path, "code" if suffix in CODE else "text", text, [])
 
 

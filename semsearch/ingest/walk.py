@@ -1,10 +1,11 @@
 """Find the files to index under some paths, the way a user expects.
 
 Respects `.gitignore` and `.semsearchignore` files at every level, `--include/--exclude`
-globs, skips hidden and junk folders, binary files (by content), files over a size limit,
-and never follows a symlink loop. Problems become `SkippedFile`s, never exceptions; those
-that could not look (an unreadable folder) say so, because "gone" and "could not see" must
-not be confused: only the former may delete anything from an index.
+globs, skips hidden and junk folders, binary and empty files, files nobody searches as text
+(semsearch.ingest.junk), files over a size limit, and never follows a symlink loop. Problems
+become `SkippedFile`s, never exceptions; those that could not look (an unreadable folder) say
+so, because "gone" and "could not see" must not be confused: only the former may delete
+anything from an index.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from semsearch.ingest.junk import junk_reason
 from semsearch.paths import PathPattern, selected
 
 IGNORE_FILES = (".gitignore", ".semsearchignore")
@@ -43,6 +45,7 @@ class SkippedFile:
     path: Path
     reason: str
     unseen: bool = False
+    quiet: bool = False  # expected (images, empty files, junk): counted as skipped, not warned about
 
 
 def looks_binary(head: bytes) -> bool:
@@ -91,6 +94,12 @@ def _ignored(path: Path, is_dir: bool, rules: Sequence[_IgnoreRules]) -> bool:
         if verdict is not None:
             ignored = verdict
     return ignored
+
+
+def _named(rel: str, include: Sequence[str]) -> bool:
+    """Whether an --include pattern names this file (not just "*"): then the junk rules do not apply to it."""
+    named = _pattern(tuple(p for p in include if p.strip("*/.")))
+    return named is not None and named.matches(rel)
 
 
 def _selected(rel: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
@@ -176,9 +185,9 @@ def _walk_dir(
             if entry.name not in JUNK_DIRS and (skip := _enter(path, rules, seen_dirs, stack)):
                 yield skip
             continue
-        if not _selected(path.relative_to(root).as_posix(), include, exclude):
+        if not _selected(rel := path.relative_to(root).as_posix(), include, exclude):
             continue
-        yield from _check_file(path, max_file_bytes, seen_files)
+        yield from _check_file(path, max_file_bytes, seen_files, keep_junk=_named(rel, include))
 
 
 def _enter(
@@ -212,7 +221,9 @@ def _unreadable(path: Path, what: str, error: OSError) -> SkippedFile:
     return SkippedFile(path, f"{what} ({error.strerror or error})", unseen=True)
 
 
-def _check_file(path: Path, max_file_bytes: int, seen_files: set[Path]) -> Iterator[FoundFile | SkippedFile]:
+def _check_file(
+    path: Path, max_file_bytes: int, seen_files: set[Path], keep_junk: bool = True
+) -> Iterator[FoundFile | SkippedFile]:
     try:
         real = path.resolve(strict=True)
         info = real.stat()
@@ -239,6 +250,9 @@ def _check_file(path: Path, max_file_bytes: int, seen_files: set[Path]) -> Itera
     if info.st_size > max_file_bytes:
         yield SkippedFile(path, f"over the size limit ({_mb(info.st_size)} > {_mb(max_file_bytes)})")
         return
+    if info.st_size == 0:
+        yield SkippedFile(path, "empty file", quiet=True)
+        return
     if path.suffix.lower() not in NOT_BINARY_SUFFIXES:
         try:
             with real.open("rb") as f:
@@ -246,8 +260,12 @@ def _check_file(path: Path, max_file_bytes: int, seen_files: set[Path]) -> Itera
         except OSError as e:
             yield _unreadable(path, "cannot read file", e)
             return
-        if looks_binary(head):
-            yield SkippedFile(path, "binary file")
+        empty = not head.strip() and info.st_size <= SNIFF_BYTES  # nothing in it but white space
+        if empty or looks_binary(head):  # an image, say: expected, so quiet
+            yield SkippedFile(path, "empty file" if empty else "binary file", quiet=True)
+            return
+        if not keep_junk and (reason := junk_reason(path, head)):
+            yield SkippedFile(path, reason, quiet=True)
             return
         if info.st_size > MAX_LINE_BYTES:
             try:
@@ -347,6 +365,6 @@ def walk_under(
                     given, root, rules_for(folder), include, exclude, max_file_bytes, seen_dirs, seen_files
                 )
             continue
-        if not _selected(given.relative_to(root).as_posix(), include, exclude):
+        if not _selected(rel := given.relative_to(root).as_posix(), include, exclude):
             continue
-        yield from _check_file(given, max_file_bytes, seen_files)
+        yield from _check_file(given, max_file_bytes, seen_files, keep_junk=_named(rel, include))

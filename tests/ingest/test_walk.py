@@ -154,6 +154,6 @@ def test_a_folder_chain_deeper_than_the_recursion_limit_is_walked(tmp_path):
 
 
 def test_a_file_with_a_line_over_a_megabyte_is_skipped(tmp_path):
-    make(tmp_path, {"minified.js": "x" * 1_200_000, "log.txt": ("line of a log\n" * 100_000)})
+    make(tmp_path, {"dump.txt": "x" * 1_200_000, "log.txt": ("line of a log\n" * 100_000)})
     assert found(tmp_path) == ["log.txt"]
-    assert skipped(tmp_path) == {"minified.js": "a single line over 1.0 MB (minified or generated data?)"}
+    assert skipped(tmp_path) == {"dump.txt": "a single line over 1.0 MB (minified or generated data?)"}
