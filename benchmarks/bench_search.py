@@ -2,7 +2,9 @@
 
     python benchmarks/bench_search.py [--quick]
 
-Vectors are synthetic (clustered like real embeddings); chunk rows are real SQLite rows.
+Vectors are synthetic (clustered like real embeddings); chunk rows are real SQLite rows whose
+texts are one generated sentence that no word of row 4's query matches, so the keyword half of
+`auto` finds nothing there (benchmarks/README.md, "How to read").
 """
 
 from __future__ import annotations

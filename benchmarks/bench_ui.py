@@ -6,7 +6,9 @@ A real `semsearch ui` process answers GET /api/search (what the page sends on ea
 keystroke, after its 80 ms debounce) for every prefix of a few typed questions; the figure
 is the median round trip, warm (model and vectors loaded, keep-alive connection, as a
 browser holds). The baseline is `Index.search` for the same queries in this process, so the
-ratio is what the page adds (HTTP, JSON, snippets). Vectors are synthetic (bench_search).
+ratio is what the page adds (HTTP, JSON, snippets). Vectors and chunk texts are synthetic
+(bench_search), and no word of QUESTIONS occurs in those texts, so the keyword half of `auto`
+finds nothing: a floor for `auto` on real text (benchmarks/README.md, "How to read").
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from semsearch.collection import Collection, Scope
 
 SEARCH_MODES = ("auto", "dense", "keyword", "hybrid")
-# auto becomes the default once it is measured not to lose to dense on any question set (benchmarks/QUALITY.md).
-DEFAULT_MODE = "auto"  # never worse than dense by more than one question on any set; see README
+# auto is the default because it does not lose to dense on any question set (benchmarks/QUALITY.md, auto).
+DEFAULT_MODE = "auto"
 
 
 @dataclass(frozen=True)
@@ -33,19 +33,19 @@ class AutoSettings:
     symbol_dense_weight: float = 0.2  # a bare identifier or error code: keyword carries most
     # Words and questions: dense weight = text_dense_weight - peak, where peak = (BM25 top 1 - top 10) / top 1.
     # A query whose keyword evidence singles out a few chunks (rare terms) leans keyword; one whose words
-    # match everywhere leans dense. Chosen on SciFact train (best of 0.7-1.0), checked on the docs questions
-    # (benchmarks/QUALITY.md).
+    # match everywhere leans dense. Chosen on SciFact train, checked on the docs questions (the grid and the
+    # numbers: benchmarks/QUALITY.md, auto).
     text_dense_weight: float = 0.8
     min_dense_weight: float = 0.3
     # Questions over source code: BM25 over identifiers, symbols and paths is strong there, so the weight is
     # fixed, applied when most of the dense top 10 are code chunks (None: treat code like prose).
     code_text_dense_weight: float | None = 0.4
     rerank_depth: int = 100  # fused candidates the signals look at
-    # Signals, each measured by leaving it out on benchmarks/code_questions.json (file nDCG@10, auto 0.954):
-    defines: bool = True  # without it and file_name: 0.942
-    file_name: bool = True  # without it: 0.948
-    coherence: bool = False  # with it: -0.0004, so off (kept for experiments)
-    secondary: bool = True  # without it: 0.948
+    # Signals, each kept for what leaving it out cost (benchmarks/QUALITY.md, "How auto's parts were chosen"):
+    defines: bool = True  # the chunk defines a name the query asks for
+    file_name: bool = True  # the file is named after it
+    coherence: bool = False  # off: no gain measured (kept for experiments)
+    secondary: bool = True  # tests, vendored and generated files, release notes step back
 
 
 AUTO = AutoSettings()

@@ -53,8 +53,8 @@ def run_ui(
     """Serve the search page until SIGINT/SIGTERM.
 
     threads: CPU threads per query for the in-process model and the vector search. The page
-    answers one short query at a time, so one thread is about as fast on an idle machine and
-    several times faster on a busy one (threads that wait for each other); None keeps the defaults.
+    answers one short query at a time, which one thread handles; on a busy machine more threads
+    mostly wait for each other (no benchmark row compares thread counts). None keeps the defaults.
     """
     import uvicorn
 
