@@ -8,6 +8,7 @@ chunks' symbol paths and file paths adjust the order (semsearch.search.signals).
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -80,7 +81,8 @@ def search(
     collection.check_model()
     if not collection.has_model:
         return []
-    vector = collection.embed_queries([text])[0] if mode != "keyword" else None
+    # The query is embedded on a worker thread while SQLite answers the keyword half (both release the GIL).
+    vector = _EMBEDDING.submit(_embed_one, collection, text) if mode != "keyword" else None
     want = k * 5 if files else k
     # One read transaction: every id, vector and row below comes from the same committed state.
     with collection.snapshot():
@@ -90,7 +92,7 @@ def search(
         ranked = rank(collection, text, want, mode=mode, scope=scope, query_vector=vector, settings=settings)
         if min_score is not None and mode == "auto" and ranked:
             # auto's scores are relative (fused and adjusted); the floor is on meaning: the chunk's cosine.
-            cosines = collection.cosines(vector, [i for i, _ in ranked])
+            cosines = collection.cosines(_resolved(vector), [i for i, _ in ranked])
             ranked = [(i, s) for i, s in ranked if cosines.get(i, -1.0) >= min_score]
         elif min_score is not None:
             ranked = [(i, s) for i, s in ranked if s >= min_score]
@@ -122,25 +124,25 @@ def rank(
     *,
     mode: str = DEFAULT_MODE,
     scope: Scope | None = None,
-    query_vector: np.ndarray | None = None,
+    query_vector: np.ndarray | Future | None = None,
     settings: AutoSettings = AUTO,
 ) -> list[tuple[int, float]]:
     """(chunk id, score) for a query, best first: the one ranking every caller (CLI, eval, MCP) shares.
 
-    query_vector: the query's embedding when the caller embedded a batch of queries at once.
+    query_vector: the query's embedding (or a Future of it) when the caller embedded it already.
     Call inside `collection.snapshot()` when the ids are read again afterwards.
     """
-    if query_vector is None and mode != "keyword":
-        query_vector = collection.embed_queries([text])[0]
     if mode == "keyword":
         return keyword_candidates(collection, text, depth, scope)
+    if query_vector is None:
+        query_vector = _embed_one(collection, text)
     if mode == "dense":
-        return collection.dense_candidates(query_vector, depth, scope)
+        return collection.dense_candidates(_resolved(query_vector), depth, scope)
     from semsearch.search.fusion import HYBRID_DEPTH, fuse
 
     pool = max(HYBRID_DEPTH, depth)
-    dense = collection.dense_candidates(query_vector, pool, scope)
     keyword = keyword_candidates(collection, text, pool, scope)
+    dense = collection.dense_candidates(_resolved(query_vector), pool, scope)
     unembedded = collection.unembedded([i for i, _ in keyword[:HYBRID_DEPTH]])
     if mode == "hybrid":
         return fuse([dense, keyword], unembedded=unembedded)
@@ -155,6 +157,17 @@ def rank(
         weight = max(settings.min_dense_weight, settings.text_dense_weight - keyword_peak(keyword))
     fused = fuse([dense, keyword], dense_weight=weight, unembedded=unembedded)
     return rerank(collection, fused, shape, settings)
+
+
+_EMBEDDING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="semsearch-query")
+
+
+def _embed_one(collection: Collection, text: str) -> np.ndarray:
+    return collection.embed_queries([text])[0]
+
+
+def _resolved(vector: np.ndarray | Future) -> np.ndarray:
+    return vector.result() if isinstance(vector, Future) else vector
 
 
 def _mostly_code(collection: Collection, top: list[tuple[int, float]]) -> bool:

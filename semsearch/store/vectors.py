@@ -208,7 +208,9 @@ class VectorIndex:
             return []
         if self.disk is not None:
             return self.disk.search(query, min(k, self.count))
-        scores, ids = self.index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, self.count))
+        scores, ids = one_thread(
+            self.index.search, np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, self.count)
+        )
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def fit_kind(self) -> None:
@@ -329,3 +331,17 @@ def _replace_text(path: Path, text: str) -> None:
     tmp.write_text(text)
     fsync_path(tmp)
     os.replace(tmp, path)
+
+
+def one_thread(search, *args):
+    """Run a FAISS search on this thread alone. One query's scan is memory-bound: a second OpenMP
+    thread adds little, and on a busy machine its spin-waits cost several times the scan
+    (benchmarks/README.md, row 11)."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        return search(*args)
+    finally:
+        faiss.omp_set_num_threads(before)
