@@ -20,7 +20,68 @@ from semsearch.ingest.extract import MARKDOWN, RST
 _BLOCK_FENCE = re.compile(r"^[ \t]*(?:///|!!!|\?\?\?\+?)[ \t]*([\w-]*)[ \t]*(?:\|[ \t]*(.*?)|\"(.*?)\")?[ \t]*$", re.M)
 _INCLUDE = re.compile(r"^[ \t]*\{\*.*\*\}[ \t]*$", re.M)
 _ATTRIBUTES = re.compile(r"[ \t]*\{[ \t]*#[\w.:-]+[^}\n]*\}[ \t]*$", re.M)
-_TAG = re.compile(r"<[^>\n]+>")
+# HTML tags that only format or lay out text (FastAPI's docs wrap terms in <abbr>, consoles in <div>) are
+# dropped; any other tag (`<script>` in a page about scripts) is text like the rest and stays, escaped.
+_TAG = re.compile(r"</?([A-Za-z][\w-]*)\b[^>\n]*>")
+FORMATTING_TAGS = frozenset(
+    [
+        "a",
+        "abbr",
+        "b",
+        "big",
+        "br",
+        "cite",
+        "code",
+        "dd",
+        "del",
+        "details",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "font",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "samp",
+        "section",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "tt",
+        "u",
+        "ul",
+        "var",
+    ]
+)
 
 # reST: `.. note::` directives, `:role:`text`` roles, ``literals``, `text <url>`_ links, **strong**,
 # *emphasis*, heading under- and overlines.
@@ -74,7 +135,7 @@ def markdown_text(text: str) -> str:
         elif token.type in ("fence", "code_block"):
             out.append(token.content.strip("\n"))
         elif token.type == "html_block":
-            out.append(_TAG.sub(" ", token.content).strip())
+            out.append(_untag(token.content).strip())
         elif token.type in ("td_close", "th_close"):
             out.append(" ")
         if token.type in _SEPARATE:
@@ -91,8 +152,15 @@ def _inline(children) -> str:
             pieces.append(" ")
         elif child.type == "image":
             pieces.append(_inline(child.children or []))
-        # html_inline (`<abbr>`, `<br>`), link and emphasis markers: left out, their text stays
+        elif child.type == "html_inline":
+            pieces.append(_untag(child.content))
+        # link and emphasis markers: left out, their text stays
     return "".join(pieces)
+
+
+def _untag(html: str) -> str:
+    """`html` without its formatting tags; other tags stay as text."""
+    return _TAG.sub(lambda m: "" if m.group(1).lower() in FORMATTING_TAGS else m.group(0), html)
 
 
 def rst_text(text: str) -> str:

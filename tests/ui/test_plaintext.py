@@ -24,3 +24,10 @@ def test_other_files_keep_their_text_as_it_is():
     code = "def f(*args, **kwargs):\n    return `x`  # ## not a heading\n"
     assert plain_text(code, "src/f.py") == code
     assert plain_text("**bold** in a note", "notes/ideas.txt") == "**bold** in a note"
+
+
+def test_formatting_tags_go_and_other_tags_stay_as_text():
+    text = 'An <abbr title="Asynchronous Server Gateway Interface">ASGI</abbr> app; <script>alert(1)</script> stays.'
+    assert plain_text(text, "a.md") == "An ASGI app; <script>alert(1)</script> stays."
+    console = '<div class="termy">\n\n```console\n$ pip install x\n```\n\n</div>\n'
+    assert plain_text(console, "a.md") == "$ pip install x"
