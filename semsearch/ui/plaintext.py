@@ -23,65 +23,12 @@ _ATTRIBUTES = re.compile(r"[ \t]*\{[ \t]*#[\w.:-]+[^}\n]*\}[ \t]*$", re.M)
 # HTML tags that only format or lay out text (FastAPI's docs wrap terms in <abbr>, consoles in <div>) are
 # dropped; any other tag (`<script>` in a page about scripts) is text like the rest and stays, escaped.
 _TAG = re.compile(r"</?([A-Za-z][\w-]*)\b[^>\n]*>")
-FORMATTING_TAGS = frozenset(
-    [
-        "a",
-        "abbr",
-        "b",
-        "big",
-        "br",
-        "cite",
-        "code",
-        "dd",
-        "del",
-        "details",
-        "dfn",
-        "div",
-        "dl",
-        "dt",
-        "em",
-        "figcaption",
-        "figure",
-        "font",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "hr",
-        "i",
-        "img",
-        "ins",
-        "kbd",
-        "li",
-        "mark",
-        "ol",
-        "p",
-        "pre",
-        "q",
-        "s",
-        "samp",
-        "section",
-        "small",
-        "span",
-        "strong",
-        "sub",
-        "summary",
-        "sup",
-        "table",
-        "tbody",
-        "td",
-        "tfoot",
-        "th",
-        "thead",
-        "tr",
-        "tt",
-        "u",
-        "ul",
-        "var",
-    ]
+_FORMATTING = (
+    "a abbr b big br cite code dd del details dfn div dl dt em figcaption figure font h1 h2 h3 h4 h5 h6 hr i img "
+    "ins kbd li mark ol p pre q s samp section small span strong sub summary sup table tbody td tfoot th thead tr "
+    "tt u ul var"
 )
+FORMATTING_TAGS = frozenset(_FORMATTING.split())
 
 # reST: `.. note::` directives, `:role:`text`` roles, ``literals``, `text <url>`_ links, **strong**,
 # *emphasis*, heading under- and overlines.
