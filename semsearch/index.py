@@ -27,13 +27,14 @@ from semsearch.indexer import (
     IndexReport,
 )
 from semsearch.search import DEFAULT_MODE, SEARCH_MODES, SearchResult
+from semsearch.search.results import SearchResults
 from semsearch.store.db import Database
 from semsearch.store.location import DB_FILE, resolve_index_dir
 from semsearch.store.lock import WriterLock
 from semsearch.store.pausepoints import pause_point
 from semsearch.store.vectors import VectorIndex, remove_temp_files
 
-__all__ = ["SEARCH_MODES", "Index", "IndexReport", "SearchResult"]
+__all__ = ["SEARCH_MODES", "Index", "IndexReport", "SearchResult", "SearchResults"]
 
 REBUILD_DIR = ".rebuild"  # where --reindex builds the new index, inside the live one's folder
 VECTOR_FILES = ("vectors.faiss", "vectors.json")  # the cache, then its sidecar (the order a swap moves them)
@@ -302,14 +303,15 @@ class Index:
         path_glob: str | None = None,
         min_score: float | None = None,
         files: bool = False,
-    ) -> list[SearchResult]:
-        """The k chunks that best match `text`, best first (ranking lives in semsearch.search).
+    ) -> SearchResults:
+        """The k chunks that best match `text`, best first (ranking lives in semsearch.search); a list that
+        Jupyter shows as a table.
 
         files=True: the k best files, each as its best chunk.
         """
         from semsearch.search import search
 
-        return search(self, text, k, mode=mode, path_glob=path_glob, min_score=min_score, files=files)
+        return SearchResults(search(self, text, k, mode=mode, path_glob=path_glob, min_score=min_score, files=files))
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors, with the model's query prefix (e.g. nomic-embed-text's "search_query: ")."""
@@ -381,6 +383,20 @@ class Index:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    # -- exploring (semsearch.explore) ------------------------------------------------------------------
+
+    def chunk_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, their vectors as rows) of every chunk, for analyses of your own."""
+        from semsearch.explore import chunk_vectors
+
+        return chunk_vectors(self)
+
+    def map(self, clusters: int | None = None, *, max_points: int = 2500, seed: int = 0):
+        """The corpus as a DataFrame: 2-D coordinates, folder, heading and named cluster of each chunk."""
+        from semsearch.explore import corpus_map
+
+        return corpus_map(self, clusters, max_points=max_points, seed=seed)
 
 
 def _remove_tree(path: Path) -> None:
