@@ -53,9 +53,10 @@ def _spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
 
 def mark(text: str, terms: list[str]) -> Parts:
     """Split `text` into (piece, is_match) parts; the pieces join back to `text` exactly."""
-    if not text:
-        return []
-    spans = _spans(text, set(terms)) if terms else []
+    return _parts(text, _spans(text, set(terms)) if terms and text else [])
+
+
+def _parts(text: str, spans: list[tuple[int, int]]) -> Parts:
     parts: Parts = []
     position = 0
     for start, end in spans:
@@ -71,10 +72,11 @@ def mark(text: str, terms: list[str]) -> Parts:
 def snippet(text: str, terms: list[str], width: int = 260) -> Parts:
     """About `width` characters of the chunk around its densest cluster of query words, marked."""
     flat = " ".join(text.split())
+    spans = _spans(flat, set(terms)) if terms else []
     if len(flat) <= width:
-        return mark(flat, terms)
+        return _parts(flat, spans)
     start = 0
-    hits = [s for s, _ in _spans(flat, set(terms))] if terms else []
+    hits = [s for s, _ in spans]
     if hits:
         # the window (starting a little before a hit) that covers the most hits
         best = max(hits, key=lambda h: sum(1 for x in hits if h <= x < h + width - 40))
@@ -86,8 +88,8 @@ def snippet(text: str, terms: list[str], width: int = 260) -> Parts:
     if end < len(flat):
         space = flat.rfind(" ", start, end)
         end = space if space > start + width // 2 else end
-    piece = flat[start:end]
-    parts = mark(piece, terms)
+    inside = [(s - start, e - start) for s, e in spans if s >= start and e <= end]
+    parts = _parts(flat[start:end], inside)
     if start > 0:
         parts.insert(0, ("…", False))
     if end < len(flat):

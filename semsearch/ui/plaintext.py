@@ -45,6 +45,7 @@ _UNDERLINE = re.compile(r"^([=\-~^\"'`#*+<>:._])\1{2,}[ \t]*$", re.M)
 _SEPARATE = {"paragraph_close", "heading_close", "fence", "code_block", "html_block", "tr_close", "hr"}
 
 
+@lru_cache(maxsize=2048)  # a keystroke's results are mostly the last keystroke's: parse each chunk once
 def plain_text(text: str, path: str = "") -> str:
     """`text` without its markup when `path` is a Markdown or reST file; any other text as it is."""
     suffix = PurePath(path).suffix.lower()
