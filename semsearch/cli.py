@@ -28,7 +28,7 @@ def friendly_errors(command):
         import os
         import sqlite3
 
-        from semsearch.errors import SemsearchError
+        from semsearch.errors import IndexInterrupted, SemsearchError
 
         try:
             return command(*args, **kwargs)
@@ -45,6 +45,9 @@ def friendly_errors(command):
             raise click.ClickException(one_line(f"{where}{e.strerror or e}")) from None
         except sqlite3.Error as e:
             raise click.ClickException(one_line(f"index database error: {e}")) from None
+        except IndexInterrupted as e:
+            click.echo(f"Interrupted: {e.summary()}.", err=True)
+            sys.exit(130)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)

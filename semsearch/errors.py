@@ -73,3 +73,17 @@ class IndexNotFoundError(SemsearchError):
 
 class DatabaseBusyError(IndexBusyError):
     """SQLite stayed locked by another program (not a semsearch writer) past the busy timeout."""
+
+
+class IndexInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM turned into it) during an indexing run: what was committed stays."""
+
+    def __init__(self, files: int, pending: int):
+        self.files, self.pending = files, pending
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        line = f"{self.files} {'file' if self.files == 1 else 'files'} indexed and committed (searchable by keyword)"
+        if self.pending:
+            line += f"; {self.pending} chunks wait for their vectors: the next run embeds them"
+        return line

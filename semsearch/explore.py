@@ -22,7 +22,7 @@ import numpy as np
 import snowballstemmer
 
 from semsearch.errors import SemsearchError
-from semsearch.store.db import STOPWORDS
+from semsearch.search.keywords import STOPWORDS
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.index import Index
@@ -42,8 +42,17 @@ _GLUE = frozenset(_GLUE_WORDS.split())
 
 
 def chunk_vectors(index: Index) -> tuple[np.ndarray, np.ndarray]:
-    """(chunk ids, their vectors as float32 rows), read in one snapshot of the index."""
-    _, _, ids, vectors = index.db.vector_snapshot()
+    """(chunk ids, their vectors as float32 rows), read in one snapshot of the index; chunks still
+    waiting for their vector (an indexing run in progress) are left out."""
+    collection = index.collection
+    with collection.snapshot():
+        found = collection.stored_vectors(collection.chunk_ids().tolist())
+    return _as_matrix(found)
+
+
+def _as_matrix(found: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.fromiter(found, dtype=np.int64, count=len(found))
+    vectors = np.vstack(list(found.values())).astype(np.float32) if found else np.zeros((0, 0), np.float32)
     return ids, vectors
 
 
@@ -182,15 +191,16 @@ def corpus_map(index: Index, clusters: int | None = None, *, max_points: int = D
     except ImportError as e:
         raise SemsearchError("Index.map needs pandas: pip install pandas") from e
     columns = ["chunk_id", "path", "folder", "heading", "x", "y", "cluster", "label", "typical"]
-    ids, vectors = chunk_vectors(index)
-    if len(ids) > max_points:
-        keep = np.linspace(0, len(ids) - 1, max_points).astype(np.int64)
-        ids, vectors = ids[keep], vectors[keep]
-    rows = index.db.chunks(ids.tolist())
-    present = np.array([i in rows for i in ids.tolist()], dtype=bool)  # a writer may delete meanwhile
-    ids, vectors = ids[present], vectors[present].astype(np.float64)
+    collection = index.collection
+    with collection.snapshot():  # rows and vectors of one committed state
+        ids = collection.chunk_ids()
+        if len(ids) > max_points:
+            ids = ids[np.linspace(0, len(ids) - 1, max_points).astype(np.int64)]
+        rows = collection.chunks(ids.tolist())
+        ids, vectors = _as_matrix(collection.stored_vectors([i for i in ids.tolist() if i in rows]))
     if len(ids) == 0:
         return pd.DataFrame(columns=columns)
+    vectors = vectors.astype(np.float64)
     records = [rows[i] for i in ids.tolist()]
     root = corpus_root(sorted({r.path or "" for r in records}))
     paths = [os.path.relpath(r.path, root) if root else (r.path or "") for r in records]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
 from semsearch.errors import SemsearchError
+from semsearch.ingest.document import Document, Section, add_section, headed
+
+__all__ = ["Document", "ExtractError", "Section", "UnreadableFileError", "extract"]
 
 MARKDOWN = {".md", ".markdown", ".mdx"}
 RST = {".rst", ".rest"}
@@ -27,23 +29,6 @@ class UnreadableFileError(ExtractError):
     """The file is there but could not be read (permissions, I/O): what was indexed from it is kept."""
 
 
-@dataclass
-class Section:
-    text: str
-    start_line: int
-    end_line: int
-    heading_path: tuple[str, ...] = ()
-    page: int | None = None
-
-
-@dataclass
-class Document:
-    path: Path
-    kind: str
-    sections: list[Section] = field(default_factory=list)
-    title: str | None = None
-
-
 def extract(path: Path) -> Document:
     suffix = path.suffix.lower()
     if suffix == ".pdf":
@@ -56,10 +41,10 @@ def extract(path: Path) -> Document:
 
         return markdown_document(path, text)
     if suffix in RST:
-        return _headed(path, "rst", text, _rst_headings(text))
+        return headed(path, "rst", text, _rst_headings(text))
     if suffix in HTML:
         return _html(path, text)
-    return _headed(path, "code" if suffix in CODE else "text", text, [])
+    return headed(path, "code" if suffix in CODE else "text", text, [])
 
 
 def read_bytes(path: Path) -> bytes:
@@ -112,35 +97,6 @@ def _detect(data: bytes) -> str:
 
 
 # -- headed text formats ---------------------------------------------------------------------------
-
-
-def _headed(path: Path, kind: str, text: str, headings: list[tuple[int, int, int, str]]) -> Document:
-    """Split lines into sections at headings: (first line, last heading line, level, title), 1-based."""
-    lines = text.splitlines()
-    sections: list[Section] = []
-    stack: list[tuple[int, str]] = []
-    start = 1
-    trail: tuple[str, ...] = ()
-    bounds = [*headings, (len(lines) + 1, len(lines) + 1, 0, "")]
-    for first, last, level, title in bounds:
-        _add_section(sections, lines, start, first - 1, trail)
-        if level:
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, title))
-            trail = tuple(t for _, t in stack)
-            start = last + 1
-    doc_title = headings[0][3] if headings and headings[0][2] == min(h[2] for h in headings) else None
-    return Document(path, kind, sections, doc_title)
-
-
-def _add_section(sections: list[Section], lines: list[str], start: int, end: int, trail: tuple[str, ...]) -> None:
-    while start <= end and not lines[start - 1].strip():
-        start += 1
-    while end >= start and not lines[end - 1].strip():
-        end -= 1
-    if start <= end:
-        sections.append(Section("\n".join(lines[start - 1 : end]), start, end, trail))
 
 
 def _clean_heading(text: str) -> str:
@@ -286,7 +242,7 @@ def _pdf(path: Path) -> Document:
     for number, text in enumerate(pages, start=1):
         lines = text.splitlines()
         if any(line.strip() for line in lines):
-            _add_section(sections, lines, 1, len(lines), ())
+            add_section(sections, lines, 1, len(lines), ())
             sections[-1].page = number
     if not sections:
         raise ExtractError(f"{path}: no extractable text in PDF")

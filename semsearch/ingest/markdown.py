@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover
-    from semsearch.ingest.extract import Document
+from semsearch.ingest.document import Document, headed
 
 _FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?\r?\n)?\1[ \t]*(\r?\n|\Z)", re.S)
 
 
 def markdown_document(path: Path, text: str) -> Document:
     """Sections between headings, each with its heading path; front matter left out."""
-    from semsearch.ingest.extract import _headed
-
     body, title = split_front_matter(text)
-    doc = _headed(path, "markdown", body, markdown_headings(body))
+    doc = headed(path, "markdown", body, markdown_headings(body))
     if title:
         doc.title = title
     return doc

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 # Hybrid defaults, chosen on SciFact train queries (benchmarks/QUALITY.md has the grid and the numbers).
 HYBRID_DEPTH = 100  # candidates taken from each ranking before fusing
@@ -18,17 +18,36 @@ def convex_fusion(rankings: Sequence[Sequence[tuple]], weights: Sequence[float])
     """
     fused: dict = {}
     for ranking, weight in zip(rankings, weights, strict=True):
-        if not ranking:
-            continue
-        scores = [score for _, score in ranking]
-        low, high = min(scores), max(scores)
-        for item, score in ranking:
-            normalized = (score - low) / (high - low) if high > low else 1.0
-            fused[item] = fused.get(item, 0.0) + weight * normalized
+        for item, score in normalized(ranking).items():
+            fused[item] = fused.get(item, 0.0) + weight * score
     return sorted(fused.items(), key=lambda pair: -pair[1])
 
 
-def fuse(rankings: Sequence[Sequence[tuple]], *, dense_weight: float = HYBRID_DENSE_WEIGHT) -> list[tuple]:
-    """The hybrid mode: fuse (dense, keyword) rankings."""
-    dense, keyword = rankings
-    return convex_fusion([dense[:HYBRID_DEPTH], keyword[:HYBRID_DEPTH]], [dense_weight, 1.0 - dense_weight])
+def normalized(ranking: Sequence[tuple]) -> dict:
+    """Min-max normalized scores of a ranking (a flat one: 1.0 each)."""
+    if not ranking:
+        return {}
+    scores = [score for _, score in ranking]
+    low, high = min(scores), max(scores)
+    return {item: (score - low) / (high - low) if high > low else 1.0 for item, score in ranking}
+
+
+def fuse(
+    rankings: Sequence[Sequence[tuple]],
+    *,
+    dense_weight: float = HYBRID_DENSE_WEIGHT,
+    unembedded: Collection = frozenset(),
+) -> list[tuple]:
+    """The hybrid mode: fuse (dense, keyword) rankings.
+
+    unembedded: keyword candidates that have no vector yet (a run is still embedding them). Their
+    meaning is unknown, not poor: they take their keyword score for the dense half too, so a file
+    indexed a moment ago ranks by its words instead of sinking below every embedded chunk.
+    """
+    dense, keyword = rankings[0][:HYBRID_DEPTH], rankings[1][:HYBRID_DEPTH]
+    fused = convex_fusion([dense, keyword], [dense_weight, 1.0 - dense_weight])
+    if not unembedded:
+        return fused
+    words = normalized(keyword)
+    fused = [(item, score + dense_weight * words[item] if item in unembedded else score) for item, score in fused]
+    return sorted(fused, key=lambda pair: -pair[1])

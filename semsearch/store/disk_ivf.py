@@ -39,7 +39,8 @@ SAMPLE_BLOCKS = 16  # 4 KiB blocks sampled per file for the integrity CRC
 
 
 def ivf_lists(count: int) -> int:
-    return int(min(65_536, max(64, 2 * math.sqrt(count))))
+    """2·√n lists (64 to 65,536), never more than there are vectors to train them on."""
+    return max(1, min(count, int(min(65_536, max(64, 2 * math.sqrt(count))))))
 
 
 class DiskIVFError(Exception):

@@ -7,7 +7,8 @@ Off unless $SEMSEARCH_PAUSE_AT is set, so it costs one environment lookup per po
 makes the writer, the second time it reaches `vectors-renamed`, write "<point> <pid>" to
 /tmp/p and wait until that file is removed (at most PAUSE_LIMIT_S). Points (in write order):
 
-    batch-committed     a batch of files is committed to SQLite; the vector cache is not saved yet
+    batch-committed     a batch of files is committed to SQLite (chunks pending); the vector cache is not saved yet
+    vectors-committed   a batch of pending chunks got their vectors in SQLite; the cache is not saved yet
     vectors-written     the new vector cache is written and fsynced under a temp name
     vectors-renamed     the cache file is renamed into place; its sidecar is not written yet
     rebuild-built       --reindex built the new index beside the live one; not swapped in yet

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from semsearch.store.db import STOPWORDS
+from semsearch.search.keywords import STOPWORDS
 
 Parts = list[tuple[str, bool]]
 

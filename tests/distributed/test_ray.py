@@ -207,3 +207,56 @@ def test_a_cluster_with_a_gpu_runs_the_embedding_actors_on_it(tmp_path):
         ]
         assert Index(gpu).db.file_count() == 0  # stopped before anything was written
     assert_same_index(local, cpu)
+
+
+@pytest.mark.slow
+def test_local_and_ray_runs_agree_on_a_hostile_tree(ray_cluster, tmp_path, monkeypatch):
+    """One pipeline: an unreadable folder keeps its files, a file turned binary or too big leaves, a renamed
+    file reuses its vectors, in both runs alike (listing and diffing are the local code; Ray only extracts,
+    chunks and embeds)."""
+    from semsearch.distributed.ray_index import RayOptions, add_paths_ray
+
+    tree = tmp_path / "tree"
+    files = {
+        "a/one.md": "# One\n\nRivers carry sediment to the sea.\n",
+        "a/two.md": "# Two\n\nGlaciers carve valleys over centuries.\n",
+        "locked/three.md": "# Three\n\nDeserts bloom after rare rain.\n",
+        "big.md": "# Big\n\nVolcanoes build islands.\n",
+        "bin.txt": "Plain text about coral reefs.\n",
+        "ren/old.md": "# Tides\n\nThe moon pulls the tides twice a day.\n",
+    }
+    for rel, text in files.items():
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text(text)
+    limit = 2_000
+
+    def run(where: Path, with_ray: bool) -> dict:
+        with Index(where, embedder="local") as idx:
+            if with_ray:
+                report = add_paths_ray(idx, [tree], RayOptions(embedder_spec="local"), max_file_bytes=limit)
+            else:
+                report = idx.add([tree], max_file_bytes=limit)
+        return report.to_dict()
+
+    first = {kind: run(tmp_path / kind, kind == "ray") for kind in ("local", "ray")}
+    assert first["local"]["new"] == first["ray"]["new"] == 6
+    assert_same_index(tmp_path / "local", tmp_path / "ray")
+
+    (tree / "bin.txt").write_bytes(b"\x00\x01binary now\x00" * 10)
+    (tree / "big.md").write_text("# Big\n\n" + "Volcanoes build islands. " * 200)
+    (tree / "ren" / "old.md").rename(tree / "ren" / "new.md")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == tree / "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    second = {kind: run(tmp_path / kind, kind == "ray") for kind in ("local", "ray")}
+    for kind, report in second.items():
+        assert (report["new"], report["deleted"], report["chunks_embedded"]) == (1, 3, 0), kind  # rename: reused
+    assert_same_index(tmp_path / "local", tmp_path / "ray")
+    with Index(tmp_path / "ray", embedder="local") as idx:
+        names = sorted(Path(p).name for p in idx.db.files())
+    assert names == ["new.md", "one.md", "three.md", "two.md"]  # the unreadable folder's file is kept
