@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
-    from semsearch.index import Index, SearchResult
+    from semsearch.index import Index, SearchResult, SearchResults
 
 # Heavy modules (numpy, faiss, onnxruntime) load only when used, so `semsearch --help` stays fast.
-_LAZY = {"Index": "semsearch.index", "SearchResult": "semsearch.index"}
+_LAZY = {"Index": "semsearch.index", "SearchResult": "semsearch.index", "SearchResults": "semsearch.index"}
 
 
 def __getattr__(name: str) -> Any:
@@ -30,4 +30,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'semsearch' has no attribute {name!r}")
 
 
-__all__ = ["Index", "SearchResult", "__version__"]
+__all__ = ["Index", "SearchResult", "SearchResults", "__version__"]

@@ -25,13 +25,14 @@ from semsearch.indexer import DEFAULT_MAX_FILE_BYTES, IndexReport, RunOptions
 from semsearch.search import DEFAULT_MODE, SEARCH_MODES, SearchResult
 from semsearch.search import search as run_search
 from semsearch.search.keywords import keyword_columns
+from semsearch.search.results import SearchResults
 from semsearch.store.db import Database
 from semsearch.store.location import DB_FILE, resolve_index_dir
 from semsearch.store.lock import WriterLock
 from semsearch.store.pausepoints import pause_point
 from semsearch.store.vectors import VectorIndex
 
-__all__ = ["SEARCH_MODES", "Index", "IndexReport", "RunOptions", "SearchResult"]
+__all__ = ["SEARCH_MODES", "Index", "IndexReport", "RunOptions", "SearchResult", "SearchResults"]
 
 VECTOR_FILES = (VECTOR_FILE, "vectors.json")  # the cache, then its sidecar (the order a swap moves them)
 
@@ -235,13 +236,15 @@ class Index:
         path_glob: str | None = None,
         min_score: float | None = None,
         files: bool = False,
-    ) -> list[SearchResult]:
-        """The k chunks that best match `text`, best first (ranking lives in semsearch.search).
+    ) -> SearchResults:
+        """The k chunks that best match `text`, best first (ranking lives in semsearch.search); a list that
+        Jupyter shows as a table.
 
         path: only files it selects (`docs/ops`, `ops/*.md`, `*.pdf`: semsearch.paths);
         path_glob is its old name. files=True: the k best files, each as its best chunk.
         """
-        return run_search(self.collection, text, k, mode=mode, path=path or path_glob, min_score=min_score, files=files)
+        hits = run_search(self.collection, text, k, mode=mode, path=path or path_glob, min_score=min_score, files=files)
+        return SearchResults(hits)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors, with the model's query prefix (e.g. nomic-embed-text's "search_query: ")."""
@@ -288,3 +291,17 @@ class Index:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    # -- exploring (semsearch.explore) ------------------------------------------------------------------
+
+    def chunk_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, their vectors as rows) of every embedded chunk, for analyses of your own."""
+        from semsearch.explore import chunk_vectors
+
+        return chunk_vectors(self)
+
+    def map(self, clusters: int | None = None, *, max_points: int = 2500, seed: int = 0):
+        """The corpus as a DataFrame: 2-D coordinates, folder, heading and named cluster of each chunk."""
+        from semsearch.explore import corpus_map
+
+        return corpus_map(self, clusters, max_points=max_points, seed=seed)

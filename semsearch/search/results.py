@@ -30,3 +30,18 @@ class SearchResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class SearchResults(list):
+    """A list of SearchResult that Jupyter shows as a table (location, heading, score, snippet)."""
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rows = "".join(
+            f"<tr><td>{n}</td><td>{escape(r.location)}</td><td>{escape(r.heading or '')}</td>"
+            f"<td>{r.score:.3f}</td><td style='text-align:left'>{escape(r.snippet(160))}</td></tr>"
+            for n, r in enumerate(self, start=1)
+        )
+        head = "".join(f"<th>{name}</th>" for name in ("#", "location", "heading", "score", "snippet"))
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"

@@ -7,6 +7,7 @@
     GET /api/status             index facts as JSON
     GET /api/file/{file_id}     a file's chunks as JSON
     GET /api/map                the corpus map's points as JSON
+    GET /favicon.ico            the page's icon (an SVG), so browsers asking for it get no 404
 
 Files are reached only by the ids the index gave them; nothing in a request is ever used
 as a path on disk.
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -199,6 +200,9 @@ def create_app(reader: IndexReader, *, bind_host: str = "127.0.0.1", on_ready: C
         except SemsearchError as e:
             return _error_page(e)
 
+    def favicon(request: Request) -> Response:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
     async def not_found(request: Request, exc) -> Response:
         error = NotInIndexError("no such page (files are opened by their id in the index: /file/ID)")
         return _error_json(error) if request.url.path.startswith("/api/") else _error_page(error)
@@ -212,6 +216,7 @@ def create_app(reader: IndexReader, *, bind_host: str = "127.0.0.1", on_ready: C
             Route("/api/status", api_status),
             Route("/api/file/{file_id:int}", api_file),
             Route("/api/map", api_map),
+            Route("/favicon.ico", favicon),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         exception_handlers={404: not_found},

@@ -1,4 +1,4 @@
-"""A 2-D map of the corpus: chunk vectors projected by PCA, colored by top-level folder.
+"""A 2-D map of the corpus: chunk vectors projected by PCA (semsearch.explore), colored by top-level folder.
 
 A big index is sampled (evenly, reproducibly) so the map stays a few thousand points.
 Folders beyond the palette share one grey "other" color, so every color in the legend
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from semsearch.collection import Collection
+from semsearch.explore import pca_2d
 
 # Tableau 10, the colorblind-friendlier categorical palette, without its grey (kept for "other").
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
@@ -69,23 +70,6 @@ def top_folder(display_path: str) -> str:
     """The first folder of a path relative to the corpus root; files right at the root share one name."""
     parts = display_path.replace("\\", "/").split("/")
     return parts[0] + "/" if len(parts) > 1 else TOP_LEVEL_FILES
-
-
-def pca_2d(vectors: np.ndarray) -> np.ndarray:
-    """The first two principal components, scaled to 0..1 on each axis."""
-    if len(vectors) == 0:
-        return np.zeros((0, 2))
-    centered = vectors - vectors.mean(axis=0)
-    if len(vectors) < 3:
-        xy = np.zeros((len(vectors), 2))
-    else:
-        # the top eigenvectors of the covariance (dims x dims) are the principal axes: much cheaper
-        # than an SVD of the points (points x dims), which took seconds on a busy machine
-        _, eigenvectors = np.linalg.eigh(centered.T @ centered)
-        xy = centered @ eigenvectors[:, [-1, -2]]
-    low, high = xy.min(axis=0), xy.max(axis=0)
-    span = np.where(high > low, high - low, 1.0)
-    return (xy - low) / span
 
 
 def build_map(collection: Collection, display: Callable[[str], str], *, max_points: int = 2500) -> CorpusMap:

@@ -57,6 +57,7 @@ def layout(title: str, body: str, *, page_class: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{esc(title)}</title>
+<link rel="icon" href="/favicon.ico" type="image/svg+xml">
 <link rel="stylesheet" href="/static/ui.css">
 <script src="/static/ui.js" defer></script>
 </head>
@@ -166,9 +167,11 @@ def file_page(view: FileView, *, params: dict, matches: list[Hit], terms: list[s
         if view.focus
         else ""
     )
-    body = f"""<nav class="crumbs">{back}</nav>
-<h1 class="file-path">{esc(view.path)}</h1>
-<p class="meta">{" · ".join(meta)} · <span class="full-path">{esc(record.path)}</span></p>
+    # The file's name and the way back stay in view (sticky) while the text scrolls to a match; the full
+    # path on disk is the name's tooltip, so what the page shows (and its screenshots) stays relative.
+    body = f"""<div class="file-head"><nav class="crumbs">{back}</nav>
+<h1 class="file-path" title="{esc(record.path)}">{esc(view.path)}</h1></div>
+<p class="meta">{" · ".join(meta)}</p>
 {pages}{note}{focus}
 <div class="file-layout">
 <section class="file-text" aria-label="File text">{text}</section>

@@ -18,6 +18,7 @@ from semsearch.index import Index
 from semsearch.search import DEFAULT_MODE
 from semsearch.store.db import ChunkRecord, FileRecord
 from semsearch.ui.highlight import Parts, query_terms, snippet
+from semsearch.ui.plaintext import plain_text
 
 MAX_K = 100
 MAX_QUERY_CHARS = 2000
@@ -214,7 +215,7 @@ class IndexReader:
                         page=r.page,
                         heading=r.heading or "",
                         score=r.score,
-                        snippet=snippet(r.text, terms),
+                        snippet=snippet(plain_text(r.text, r.path), terms),
                     )
                 )
         elapsed = (time.perf_counter() - started) * 1000

@@ -1,10 +1,11 @@
-"""The status page's map: PCA projection and folder groups (pure functions, no browser)."""
+"""The status page's map: PCA projection (semsearch.explore) and folder groups (pure functions, no browser)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from semsearch.ui.corpus_map import TOP_LEVEL_FILES, pca_2d, top_folder
+from semsearch.explore import pca_2d
+from semsearch.ui.corpus_map import TOP_LEVEL_FILES, top_folder
 
 
 def test_pca_2d_spreads_points_along_the_two_widest_directions():

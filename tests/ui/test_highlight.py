@@ -37,3 +37,9 @@ def test_a_long_chunk_is_cut_around_its_matching_words():
     joined = "".join(piece for piece, _ in parts)
     assert joined.startswith("…") and joined.endswith("…") and len(joined) <= 122
     assert ("quokka", True) in parts
+
+
+def test_words_are_marked_by_their_porter_stem_as_the_keyword_index_matches_them():
+    text = "Files are uploaded with UploadFile; upload_file uploads them. Uploader, loading, unloaded."
+    assert marked("upload", text) == ["uploaded", "Upload", "upload", "uploads", "Uploader"]
+    assert marked("policies", "One policy, two policies, the police.") == ["policy", "policies"]
