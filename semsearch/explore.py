@@ -25,7 +25,7 @@ from semsearch.errors import SemsearchError
 from semsearch.search.keywords import STOPWORDS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from semsearch.index import Index
+    from semsearch.collection import Collection
 
 DEFAULT_MAX_POINTS = 2500
 LABEL_WORDS = 3
@@ -41,10 +41,9 @@ _GLUE_WORDS = (
 _GLUE = frozenset(_GLUE_WORDS.split())
 
 
-def chunk_vectors(index: Index) -> tuple[np.ndarray, np.ndarray]:
+def chunk_vectors(collection: Collection) -> tuple[np.ndarray, np.ndarray]:
     """(chunk ids, their vectors as float32 rows), read in one snapshot of the index; chunks still
     waiting for their vector (an indexing run in progress) are left out."""
-    collection = index.collection
     with collection.snapshot():
         found = collection.stored_vectors(collection.chunk_ids().tolist())
     return _as_matrix(found)
@@ -179,7 +178,9 @@ def corpus_root(paths: list[str]) -> str:
     return os.path.dirname(root) if len(set(paths)) == 1 or root in paths else root
 
 
-def corpus_map(index: Index, clusters: int | None = None, *, max_points: int = DEFAULT_MAX_POINTS, seed: int = 0):
+def corpus_map(
+    collection: Collection, clusters: int | None = None, *, max_points: int = DEFAULT_MAX_POINTS, seed: int = 0
+):
     """The corpus as a pandas DataFrame, one row per chunk (an even sample above `max_points`).
 
     Columns: chunk_id, path (relative to the folder all files share), folder (the file's folder, "." for the top),
@@ -191,7 +192,6 @@ def corpus_map(index: Index, clusters: int | None = None, *, max_points: int = D
     except ImportError as e:
         raise SemsearchError("Index.map needs pandas: pip install pandas") from e
     columns = ["chunk_id", "path", "folder", "heading", "x", "y", "cluster", "label", "typical"]
-    collection = index.collection
     with collection.snapshot():  # rows and vectors of one committed state
         ids = collection.chunk_ids()
         if len(ids) > max_points:

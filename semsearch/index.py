@@ -298,10 +298,10 @@ class Index:
         """(chunk ids, their vectors as rows) of every embedded chunk, for analyses of your own."""
         from semsearch.explore import chunk_vectors
 
-        return chunk_vectors(self)
+        return chunk_vectors(self.collection)
 
     def map(self, clusters: int | None = None, *, max_points: int = 2500, seed: int = 0):
         """The corpus as a DataFrame: 2-D coordinates, folder, heading and named cluster of each chunk."""
         from semsearch.explore import corpus_map
 
-        return corpus_map(self, clusters, max_points=max_points, seed=seed)
+        return corpus_map(self.collection, clusters, max_points=max_points, seed=seed)

@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from semsearch.errors import SemsearchError
+
+
+class ExtractError(SemsearchError):
+    """A file whose text cannot be read; the message names the file and the problem."""
+
+
+class UnreadableFileError(ExtractError):
+    """The file is there but could not be read (permissions, I/O): what was indexed from it is kept."""
+
 
 @dataclass
 class Section:

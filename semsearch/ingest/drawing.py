@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from semsearch.ingest.extract import Document, ExtractError, Section
+from semsearch.ingest.document import Document, ExtractError, Section
 
 HIDDEN = {"style", "script", "metadata", "defs"}  # CSS, code and editor data, not words a person sees
 

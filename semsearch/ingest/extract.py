@@ -6,8 +6,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from semsearch.errors import SemsearchError
-from semsearch.ingest.document import Document, Section, add_section, headed
+from semsearch.ingest.document import Document, ExtractError, Section, UnreadableFileError, add_section, headed
 
 __all__ = ["Document", "ExtractError", "Section", "UnreadableFileError", "extract"]
 
@@ -19,14 +18,6 @@ CODE = {
     ".php", ".sh", ".bash", ".sql", ".swift", ".kt", ".scala", ".lua", ".r", ".jl", ".toml", ".yaml", ".yml",
     ".json", ".ini", ".cfg",
 }  # fmt: skip
-
-
-class ExtractError(SemsearchError):
-    """A file whose text cannot be read; the message names the file and the problem."""
-
-
-class UnreadableFileError(ExtractError):
-    """The file is there but could not be read (permissions, I/O): what was indexed from it is kept."""
 
 
 def extract(path: Path) -> Document:
