@@ -434,11 +434,17 @@ def ray_adder(idx, address: str, embedder_spec: str | None):
     return functools.partial(add_paths_ray, idx, options=options)
 
 
+def format_score(score: float | None) -> str:
+    from semsearch.search.results import format_score
+
+    return format_score(score)
+
+
 def result_record(rank: int, hit) -> dict:
     record = hit.to_dict()
     record["path"] = display_path(hit.path)
     record["rank"] = rank
-    record["score"] = round(hit.score, 6)
+    record["score"] = None if hit.score is None else round(hit.score, 6)
     return record
 
 
@@ -447,7 +453,13 @@ def result_record(rank: int, hit) -> dict:
 @index_options
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
 @click.option("--path", "path_glob", metavar="GLOB", help="Only results from files matching GLOB (e.g. 'docs/*.md').")
-@click.option("--min-score", type=float, default=None, help="Drop results scoring below this.")
+@click.option(
+    "--min-score",
+    type=float,
+    default=None,
+    help="Drop results whose score is below this: the score shown, cosine similarity to the query "
+    "(-1 to 1; BM25 in keyword mode).",
+)
 @click.option(
     "--mode",
     type=click.Choice(["auto", "dense", "keyword", "hybrid"]),
@@ -497,7 +509,7 @@ def print_files(hits, as_json: bool) -> None:
         click.echo("No results.", err=True)
     for hit in hits:
         location = display_path(hit.path) + hit.location[len(hit.path) :]
-        click.echo(f"{location}  {hit.score:.3f}")
+        click.echo(f"{location}  {format_score(hit.score)}")
 
 
 def answer_queries(idx, queries_file, k: int, **options) -> None:
@@ -537,7 +549,7 @@ def print_hits(hits, as_json: bool) -> None:
     for rank, hit in enumerate(hits, start=1):
         location = display_path(hit.path) + hit.location[len(hit.path) :]
         heading = f"  {hit.heading}" if hit.heading else ""
-        click.echo(f"{rank:>2}. {click.style(location, bold=True)}  [{hit.score:.3f}]{heading}")
+        click.echo(f"{rank:>2}. {click.style(location, bold=True)}  [{format_score(hit.score)}]{heading}")
         click.echo(f"    {hit.snippet()}")
 
 

@@ -105,7 +105,7 @@ class SearchService:
                 "end_line": hit.end_line,
                 "page": hit.page,
                 "heading": hit.heading or None,
-                "score": round(float(hit.score), 4),
+                "score": None if hit.score is None else round(float(hit.score), 4),
                 "text": hit.text,
             }
             for hit in hits

@@ -68,8 +68,8 @@ def search(
     path: a path pattern (semsearch.paths), applied inside candidate generation, so a filtered
     search never loses a match to files outside the filter.
     files=True: the k best files instead, each as its best chunk (see `group_by_file`).
-    min_score: a floor on the score; in `auto` mode, on the chunk's cosine similarity (its own
-    scores are relative to the other candidates).
+    Each result's score is its cosine similarity to the query (BM25 in keyword mode; None for a
+    chunk whose vector a running index has not made yet); min_score is a floor on that score.
     """
     if mode not in SEARCH_MODES:
         raise SemsearchError(f"unknown search mode {mode!r}: choose one of {', '.join(SEARCH_MODES)}")
@@ -90,15 +90,13 @@ def search(
             return []
         scope = collection.scope(pattern)
         ranked = rank(collection, text, want, mode=mode, scope=scope, query_vector=vector, settings=settings)
-        if min_score is not None and mode == "auto" and ranked:
-            # auto's scores are relative (fused and adjusted); the floor is on meaning: the chunk's cosine.
-            cosines = collection.cosines(_resolved(vector), [i for i, _ in ranked])
-            ranked = [(i, s) for i, s in ranked if cosines.get(i, -1.0) >= min_score]
-        elif min_score is not None:
-            ranked = [(i, s) for i, s in ranked if s >= min_score]
         if files:
-            paths = collection.chunk_paths([i for i, _ in ranked])
-            ranked = _best_per_file(ranked, paths)
+            ranked = _best_per_file(ranked, collection.chunk_paths([i for i, _ in ranked]))
+        # What a person sees, and what --min-score filters on: the chunk's cosine similarity to the
+        # query (BM25 in keyword mode). The order stays the ranking's, which weighs keywords too.
+        shown = dict(ranked) if mode in ("keyword", "dense") else _similarities(collection, vector, ranked)
+        if min_score is not None:
+            ranked = [(i, s) for i, s in ranked if shown.get(i) is None or shown[i] >= min_score]
         ranked = ranked[:k]
         rows = collection.chunks([i for i, _ in ranked])
     return [
@@ -108,11 +106,11 @@ def search(
             end_line=r.end_line,
             heading=r.heading,
             text=r.text,
-            score=score,
+            score=shown.get(i),
             page=r.page,
             chunk_id=i,
         )
-        for i, score in ranked
+        for i, _ in ranked
         if (r := rows.get(i)) is not None
     ]
 
@@ -168,6 +166,12 @@ def _embed_one(collection: Collection, text: str) -> np.ndarray:
 
 def _resolved(vector: np.ndarray | Future) -> np.ndarray:
     return vector.result() if isinstance(vector, Future) else vector
+
+
+def _similarities(collection: Collection, vector, ranked: list[tuple[int, float]]) -> dict[int, float | None]:
+    """Cosine similarity of each ranked chunk to the query; None for a chunk not embedded yet."""
+    cosines = collection.cosines(_resolved(vector), [i for i, _ in ranked])
+    return {i: cosines.get(i) for i, _ in ranked}
 
 
 def _mostly_code(collection: Collection, top: list[tuple[int, float]]) -> bool:

@@ -14,7 +14,7 @@ class SearchResult:
     end_line: int
     heading: str
     text: str
-    score: float
+    score: float | None  # cosine similarity to the query (BM25 in keyword mode); None: not embedded yet
     page: int | None = None
     chunk_id: int = 0
 
@@ -40,8 +40,13 @@ class SearchResults(list):
 
         rows = "".join(
             f"<tr><td>{n}</td><td>{escape(r.location)}</td><td>{escape(r.heading or '')}</td>"
-            f"<td>{r.score:.3f}</td><td style='text-align:left'>{escape(r.snippet(160))}</td></tr>"
+            f"<td>{format_score(r.score)}</td><td style='text-align:left'>{escape(r.snippet(160))}</td></tr>"
             for n, r in enumerate(self, start=1)
         )
         head = "".join(f"<th>{name}</th>" for name in ("#", "location", "heading", "score", "snippet"))
         return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def format_score(score: float | None) -> str:
+    """A score as people read it: three decimals, or a dash for a chunk not embedded yet."""
+    return "–" if score is None else f"{score:.3f}"

@@ -11,6 +11,7 @@ import html
 from urllib.parse import urlencode
 
 from semsearch.search import DEFAULT_MODE, SEARCH_MODES
+from semsearch.search.results import format_score
 from semsearch.ui.corpus_map import CorpusMap
 from semsearch.ui.highlight import Parts, mark
 from semsearch.ui.reader import FileView, Hit, SearchAnswer, line_span
@@ -82,7 +83,7 @@ def card(hit: Hit, params: dict) -> str:
     return (
         f'<li class="card"><a class="hit" href="{esc(file_link(hit.file_id, hit.chunk_id, params))}">'
         f'<div class="where"><span class="path">{esc(hit.path)}</span> '
-        f'<span class="lines">{esc(hit.lines)}</span> <span class="score">{hit.score:.3f}</span></div>'
+        f'<span class="lines">{esc(hit.lines)}</span> <span class="score">{format_score(hit.score)}</span></div>'
         f'{heading}<p class="snippet">{parts_html(hit.snippet)}</p></a></li>'
     )
 
@@ -154,7 +155,7 @@ def file_page(view: FileView, *, params: dict, matches: list[Hit], terms: list[s
         items = "".join(
             f"<li{' class=current' if h.chunk_id == focus_id else ''}>"
             f'<a href="{esc(file_link(record.id, h.chunk_id, params))}">'
-            f'<span class="lines">{esc(h.lines)}</span> <span class="score">{h.score:.3f}</span>'
+            f'<span class="lines">{esc(h.lines)}</span> <span class="score">{format_score(h.score)}</span>'
             f"{f'<span class=heading>{esc(h.heading)}</span>' if h.heading else ''}</a></li>"
             for h in matches
         )

@@ -44,7 +44,7 @@ class Hit:
     end_line: int
     page: int | None
     heading: str
-    score: float
+    score: float | None  # cosine similarity (BM25 in keyword mode); None: not embedded yet
     snippet: Parts
 
     @property
@@ -63,7 +63,7 @@ class Hit:
             "page": self.page,
             "lines": self.lines,
             "heading": self.heading,
-            "score": round(self.score, 6),
+            "score": None if self.score is None else round(self.score, 6),
             "snippet": [[text, matched] for text, matched in self.snippet],
         }
 

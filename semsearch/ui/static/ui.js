@@ -55,7 +55,7 @@ function setupSearch() {
       a.href = hit.url;
       const where = el("div", "where");
       where.append(el("span", "path", hit.path), " ", el("span", "lines", hit.lines), " ",
-                   el("span", "score", hit.score.toFixed(3)));
+                   el("span", "score", hit.score === null ? "–" : hit.score.toFixed(3)));
       a.append(where);
       if (hit.heading) a.append(el("div", "heading", hit.heading));
       const snippet = el("p", "snippet");
