@@ -15,6 +15,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,10 @@ from semsearch.store.location import DB_FILE, resolve_index_dir
 from semsearch.store.lock import WriterLock
 from semsearch.store.pausepoints import pause_point
 from semsearch.store.vectors import VectorIndex, remove_temp_files
+
+if TYPE_CHECKING:  # pragma: no cover
+    from semsearch.files import FileLines
+    from semsearch.search.subqueries import SubQuery
 
 __all__ = ["SEARCH_MODES", "Index", "IndexReport", "SearchResult"]
 
@@ -295,21 +300,45 @@ class Index:
 
     def search(
         self,
-        text: str,
+        text: str | None = None,
         k: int = 10,
         *,
         mode: str = DEFAULT_MODE,
         path_glob: str | None = None,
         min_score: float | None = None,
         files: bool = False,
+        queries: Sequence[SubQuery] | None = None,
     ) -> list[SearchResult]:
         """The k chunks that best match `text`, best first (ranking lives in semsearch.search).
 
         files=True: the k best files, each as its best chunk.
+        queries: typed sub-queries (`SubQuery("lex", ...)`, "vec", "hyde") fused into one ranking;
+        `text`, if also given, counts as one lex and one vec sub-query, and `mode` is not used.
         """
+        if queries:
+            from semsearch.search.subqueries import SubQuery, search_typed
+
+            typed = [q if isinstance(q, SubQuery) else SubQuery(**q) for q in queries]
+            if text is not None:
+                typed += [SubQuery("lex", text), SubQuery("vec", text)]
+            return search_typed(self, typed, k, path_glob=path_glob, min_score=min_score, files=files)
         from semsearch.search import search
 
+        if text is None:
+            raise SemsearchError("the query is empty: pass text or typed sub-queries")
         return search(self, text, k, mode=mode, path_glob=path_glob, min_score=min_score, files=files)
+
+    def related(self, path: str | os.PathLike, line: int | None = None, k: int = 10) -> list[SearchResult]:
+        """The k indexed files most like `path` (or like its chunk at `line`), each as its best chunk."""
+        from semsearch.search.related import related
+
+        return related(self, os.fspath(path), line, k)
+
+    def read_lines(self, path: str | os.PathLike, start_line: int = 1, end_line: int | None = None) -> FileLines:
+        """Lines of a file this index holds (absolute, or relative to the indexed folders); nothing else is read."""
+        from semsearch.files import read_lines
+
+        return read_lines(self, os.fspath(path), start_line, end_line)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors, with the model's query prefix (e.g. nomic-embed-text's "search_query: ")."""
