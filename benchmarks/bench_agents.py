@@ -72,8 +72,8 @@ def typed_scores(repos: list[str]) -> dict[str, dict[str, float]]:
         root = (quality.CODE_REPOS / name).resolve()
         with quality.code_index(name, data["repos"][name], True) as index:
             for q in [q for q in data["questions"] if q["repo"] == name]:
-                record("plain query (auto)", q, quality.file_ndcg(quality.ranked_files(index, root, q["query"],
-                                                                                       "auto"), q["targets"]))  # fmt: skip
+                plain = quality.ranked_files(index, root, q["query"], "auto")
+                record("plain query (auto)", q, quality.file_ndcg(plain, q["targets"]))
                 subs = [SubQuery(s["type"], s["query"]) for s in typed[(name, q["query"])]]
                 for row, (kinds, options) in TYPED_VARIANTS.items():
                     hits = search_typed(index, [s for s in subs if s.type in kinds], 10, files=True,

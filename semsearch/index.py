@@ -304,14 +304,14 @@ class Index:
         k: int = 10,
         *,
         mode: str = DEFAULT_MODE,
-        path_glob: str | None = None,
+        path_glob: str | Sequence[str] | None = None,
         min_score: float | None = None,
         files: bool = False,
         queries: Sequence[SubQuery] | None = None,
     ) -> list[SearchResult]:
         """The k chunks that best match `text`, best first (ranking lives in semsearch.search).
 
-        files=True: the k best files, each as its best chunk.
+        files=True: the k best files, each as its best chunk. path_glob: one glob, or several (any may match).
         queries: typed sub-queries (`SubQuery("lex", ...)`, "vec", "hyde") fused into one ranking;
         `text`, if also given, counts as one lex and one vec sub-query, and `mode` is not used.
         """

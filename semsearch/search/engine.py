@@ -8,6 +8,7 @@ chunks' symbol paths and file paths adjust the order (semsearch.search.signals).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,7 @@ def search(
     k: int = 10,
     *,
     mode: str = DEFAULT_MODE,
-    path_glob: str | None = None,
+    path_glob: str | Sequence[str] | None = None,
     min_score: float | None = None,
     files: bool = False,
     settings: AutoSettings = AUTO,
@@ -76,7 +77,7 @@ def search(
     db = index.db
     if not db.get_meta("model") or db.file_count() == 0:
         return []
-    allowed = db.chunk_ids_for_paths(_glob(path_glob)) if path_glob else None
+    allowed = allowed_chunks(index, path_glob)
     want = k * 5 if files else k
     depth = want if allowed is None else want * 10
     vector = index.embed_queries([text])[0] if mode != "keyword" else None
@@ -226,6 +227,14 @@ def keyword_candidates(index: Index, text: str, depth: int, allowed: np.ndarray 
         keep = set(allowed.tolist())
         hits = [h for h in hits if h[0] in keep]
     return hits[:depth]
+
+
+def allowed_chunks(index: Index, path_glob: str | Sequence[str] | None) -> np.ndarray | None:
+    """Chunk ids of the files matching a glob, or any of several (None: no filter)."""
+    if not path_glob:
+        return None
+    globs = [path_glob] if isinstance(path_glob, str) else list(path_glob)
+    return np.unique(np.concatenate([index.db.chunk_ids_for_paths(_glob(g)) for g in globs])).astype(np.int64)
 
 
 def _glob(pattern: str) -> str:

@@ -89,5 +89,3 @@ def chunk_at(chunks: list[ChunkRecord], line: int) -> ChunkRecord | None:
     if before and line <= max(c.end_line for c in chunks):
         return max(before, key=lambda c: c.end_line)
     return None
-
-

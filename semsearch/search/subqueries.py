@@ -127,7 +127,7 @@ def search_typed(
     queries: Sequence[SubQuery],
     k: int = 10,
     *,
-    path_glob: str | None = None,
+    path_glob: str | Sequence[str] | None = None,
     min_score: float | None = None,
     files: bool = False,
     settings: TypedSettings = TYPED,
@@ -136,6 +136,8 @@ def search_typed(
 
     min_score: a floor on the fused score shown (0..1 before the signals' adjustments).
     """
+    from semsearch.search.engine import allowed_chunks
+
     queries = [q if isinstance(q, SubQuery) else SubQuery(*q) for q in queries]
     if not queries:
         raise SemsearchError("no sub-queries given: pass at least one lex, vec or hyde sub-query")
@@ -144,7 +146,7 @@ def search_typed(
     db = index.db
     if not db.get_meta("model") or db.file_count() == 0:
         return []
-    allowed = db.chunk_ids_for_paths(path_filter_glob(path_glob)) if path_glob else None
+    allowed = allowed_chunks(index, path_glob)
     want = k * 5 if files else k
     depth = want if allowed is None else want * 10
     ranked = rank_typed(index, queries, depth, allowed=allowed, settings=settings)
@@ -172,8 +174,3 @@ def search_typed(
         if (r := rows.get(i)) is not None
     ]
     return results
-
-
-def path_filter_glob(pattern: str) -> str:
-    """The engine's --path rule: `docs/*.md` or `*.md` against absolute stored paths."""
-    return pattern if pattern.startswith(("/", "*")) else "*/" + pattern
