@@ -48,6 +48,7 @@ RELATED = {
 
 TYPED_VARIANTS = {
     "typed lex+vec+hyde (convex, signals)": ({"lex", "vec", "hyde"}, {}),
+    "typed lex+vec+hyde (convex, BM25 min-max)": ({"lex", "vec", "hyde"}, {"lex_norm": "minmax"}),
     "typed lex+vec+hyde (convex, no signals)": ({"lex", "vec", "hyde"}, {"signals": False}),
     "typed lex+vec+hyde (RRF, signals)": ({"lex", "vec", "hyde"}, {"fusion": "rrf"}),
     "typed lex+vec (convex, signals)": ({"lex", "vec"}, {}),

@@ -51,6 +51,9 @@ class TypedSettings:
     fusion: str = "convex"  # or "rrf"
     signals: bool = True  # auto's defines / file-name / secondary-file signals, on the lex and vec names
     lex_weight: float = 0.5  # convex: the keyword lists' share; the embedding lists share the rest
+    # convex: BM25 scores divided by the list's best ("max"), or min-max normalized like hybrid's ("minmax").
+    # Min-max gives a list's last match 0, which in a short list (a rare name that few chunks hold) erases it.
+    lex_norm: str = "max"
 
 
 TYPED = TypedSettings()
@@ -79,7 +82,7 @@ def rank_typed(
     lists = [(kind, ranking) for kind, ranking in lists if ranking]
     if not lists:
         return []
-    fused = _rrf(lists) if settings.fusion == "rrf" else _convex(lists, settings.lex_weight)
+    fused = _rrf(lists) if settings.fusion == "rrf" else _convex(lists, settings)
     if not settings.signals:
         return fused
     from semsearch.search.engine import AUTO, rerank
@@ -100,16 +103,21 @@ def _embed(index: Index, queries: Sequence[SubQuery]) -> list[np.ndarray]:
     return [next(vec_vectors) if q.type == "vec" else next(hyde_vectors) for q in queries]
 
 
-def _convex(lists: list[tuple[str, list[tuple[int, float]]]], lex_weight: float) -> list[tuple[int, float]]:
-    """Weighted sum of min-max normalized scores, scaled to 0..1: keyword lists share `lex_weight`."""
-    from semsearch.search.fusion import convex_fusion
-
+def _convex(lists: list[tuple[str, list[tuple[int, float]]]], settings: TypedSettings) -> list[tuple[int, float]]:
+    """Weighted sum of normalized scores, scaled to 0..1: keyword lists share `lex_weight`, embedding lists the rest."""
     lex = sum(kind == "lex" for kind, _ in lists)
     dense = len(lists) - lex
-    share = {"lex": lex_weight if dense else 1.0, "dense": (1.0 - lex_weight) if lex else 1.0}
-    weights = [share["lex"] / lex if kind == "lex" else share["dense"] / dense for kind, _ in lists]
-    total = sum(weights)
-    return [(i, s / total) for i, s in convex_fusion([r for _, r in lists], weights)]
+    share = {"lex": settings.lex_weight if dense else 1.0, "dense": (1.0 - settings.lex_weight) if lex else 1.0}
+    fused: dict[int, float] = {}
+    for kind, ranking in lists:
+        weight = share["lex"] / lex if kind == "lex" else share["dense"] / dense
+        scores = [score for _, score in ranking]
+        high = max(scores)
+        low = 0.0 if kind == "lex" and settings.lex_norm == "max" else min(scores)
+        for chunk_id, score in ranking:
+            normalized = (score - low) / (high - low) if high > low else 1.0
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight * normalized
+    return sorted(fused.items(), key=lambda pair: -pair[1])
 
 
 def _rrf(lists: list[tuple[str, list[tuple[int, float]]]]) -> list[tuple[int, float]]:
