@@ -1,6 +1,6 @@
 """What agents get: one plain query against typed sub-queries, and `related` files, on the code repositories.
 
-    python benchmarks/bench_agents.py
+    python benchmarks/bench_agents.py [--related]
 
 Reuses bench_quality's code indexes (built once in the cache dir, syntax-aware chunks) and its
 file-level nDCG@10. Typed sub-queries (benchmarks/code_subqueries.json) were written per question the
@@ -84,16 +84,36 @@ def typed_scores(repos: list[str]) -> dict[str, dict[str, float]]:
     return {row: {key: sum(v) / len(v) for key, v in cells.items()} for row, cells in sums.items()}
 
 
-def related_scores(repos: list[str], k: int = 5) -> tuple[float, int, int, list[str]]:
-    """(mean nDCG@k, items whose first result is a related file, items, one line per item)."""
+def mean_vector_related(index, path: Path, k: int) -> list[str]:
+    """The baseline `related` was measured against: files ranked by their best chunk's cosine to the mean vector."""
+    import numpy as np
+
+    record = index.db.file_by_path(str(path))
+    own = index.db.file_chunks(record.id)
+    mean = index.db.vectors_for([c.id for c in own]).mean(axis=0)
+    mean = (mean / np.linalg.norm(mean)).astype(np.float32)
+    ranking = index.dense_ranking(mean, len(own) + 50 * k)
+    paths = index.db.chunk_paths([i for i, _ in ranking])
+    files = [paths[i] for i, _ in ranking if paths.get(i) and paths[i] != str(path)]
+    return list(dict.fromkeys(files))[:k]
+
+
+def related_scores(repos: list[str], k: int = 5, baseline: bool = False) -> tuple[float, int, int, list[str]]:
+    """(mean nDCG@k, items whose first result is a related file, items, one line per item).
+
+    baseline=True: the mean-vector ranking instead of `Index.related`.
+    """
     data = json.loads(quality.CODE_QUESTIONS.read_text())
     scores, firsts, lines = [], 0, []
     for name in repos:
         root = (quality.CODE_REPOS / name).resolve()
         with quality.code_index(name, data["repos"][name], True) as index:
             for source, targets in RELATED[name].items():
-                hits = index.related(root / source, k=k)
-                files = [Path(h.path).relative_to(root).as_posix() for h in hits]
+                if baseline:
+                    found = mean_vector_related(index, root / source, k)
+                else:
+                    found = [h.path for h in index.related(root / source, k=k)]
+                files = [Path(p).relative_to(root).as_posix() for p in found]
                 assert source not in files
                 scores.append(quality.file_ndcg(files, targets, k))
                 firsts += bool(files) and files[0] in targets
@@ -107,15 +127,22 @@ def main() -> None:
     if not repos:
         print(f"no code repositories under {quality.CODE_REPOS} (set SEMSEARCH_CODEREPOS)")
         return
+    if "--related" in sys.argv:
+        return print_related(repos)
     rows = typed_scores(repos)
     print("| query | code nDCG@10 | symbol | question | " + " | ".join(repos) + " |")
     print("|---|---|---|---|" + "---|" * len(repos))
     for row, cells in rows.items():
         print(f"| {row} | {cells['all']:.3f} | {cells['symbol']:.3f} | {cells['question']:.3f} | "
               + " | ".join(f"{cells[r]:.3f}" for r in repos) + " |")  # fmt: skip
-    mean, firsts, items, lines = related_scores(repos)
-    print(f"\nrelated: nDCG@5 {mean:.3f}, first result related in {firsts}/{items}")
-    print("\n".join(lines))
+    print_related(repos)
+
+
+def print_related(repos: list[str]) -> None:
+    for label, baseline in (("mean vector (baseline)", True), ("Index.related (chunks vote)", False)):
+        mean, firsts, items, lines = related_scores(repos, baseline=baseline)
+        print(f"\nrelated, {label}: nDCG@5 {mean:.3f}, first result related in {firsts}/{items}")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":
