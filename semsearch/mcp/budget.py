@@ -4,7 +4,8 @@ Tokens are estimated as 4 characters each of the answer's JSON as the client rec
 (indented by 2, UTF-8): no tokenizer matches every agent's model, and this estimate errs
 long for code and English. Results are kept best first; the first one that does not fit is
 trimmed at a line boundary (its end_line follows), and it and everything after it are dropped
-when even a trimmed passage will not fit. The answer says what was cut.
+when even a trimmed passage will not fit. The answer says what was cut, and does not repeat the
+query (the caller has it), so that even 100 tokens leave room for a result.
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ def estimate_tokens(value: object) -> int:
     return -(-len(json.dumps(value, indent=2, ensure_ascii=False)) // CHARS_PER_TOKEN)
 
 
+MIN_TOKENS = 100  # the smallest budget accepted: the answer's fixed part takes about 50
+
+
 def fit(answer: dict, max_tokens: int) -> dict:
     """`answer` (with a "results" list) cut to at most `max_tokens`, with a "budget" entry saying what was cut."""
+    answer = {key: value for key, value in answer.items() if key not in ("query", "queries")}  # the caller knows
     results = answer["results"]
     kept: list[dict] = []
     trimmed = 0
@@ -48,10 +53,7 @@ def _with_budget(answer: dict, kept: list[dict], max_tokens: int, trimmed: int, 
     out = {**answer, "results": kept}
     out["budget"] = {"max_tokens": max_tokens, "estimated_tokens": 0, "trimmed": trimmed, "dropped": dropped}
     if trimmed or dropped:
-        out["note"] = (
-            f"max_tokens {max_tokens}: {trimmed} result{'s' * (trimmed != 1)} trimmed, {dropped} dropped to fit; "
-            "raise max_tokens, lower k, or read the lines with `get`"
-        )
+        out["note"] = f"cut to fit max_tokens {max_tokens}: {trimmed} trimmed, {dropped} dropped; `get` reads the rest"
     if final:
         out["budget"]["estimated_tokens"] = estimate_tokens(out)
     else:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field  # this module loads only when serving: the SDK's pydantic is here then
 
 from semsearch.errors import SemsearchError
+from semsearch.mcp.budget import MIN_TOKENS
 from semsearch.mcp.service import SearchService
 from semsearch.search.engine import DEFAULT_MODE
 
@@ -150,9 +151,9 @@ def build_server(service: SearchService):
         max_tokens: Annotated[
             int | None,
             Field(
-                description="A budget on the answer (about 4 characters a token): results are trimmed or dropped "
-                "to fit, and the answer says so.",
-                ge=50,
+                description="A budget on the answer (about 4 characters a token, at least 100): results are trimmed or "
+                "dropped to fit, and the answer says so (it then does not repeat the query).",
+                ge=MIN_TOKENS,
             ),
         ] = None,
     ) -> dict[str, Any]:

@@ -162,7 +162,10 @@ def test_max_tokens_bounds_the_answer_and_says_what_was_cut(project):
             budget = answer["budget"]
             assert budget["max_tokens"] == 200 and budget["estimated_tokens"] <= 200
             assert budget["dropped"] + len(answer["results"]) == 10
-            assert f"max_tokens 200: {budget['trimmed']} result" in answer["note"]
+            assert (
+                answer["note"] == f"cut to fit max_tokens 200: {budget['trimmed']} trimmed, {budget['dropped']} "
+                "dropped; `get` reads the rest"
+            )
             # What is kept is the head of the full answer, in order.
             kept = answer["results"]
             assert [h["path"] for h in kept] == [h["path"] for h in full["results"][: len(kept)]]
@@ -241,7 +244,7 @@ BAD_CALLS = [
      "invalid argument queries[0].type: input should be 'lex', 'vec' or 'hyde', got \"regex\""),
     ("search", {"queries": [{"type": "lex"}]}, "missing argument queries[0].query"),
     ("search", {"query": "x", "max_tokens": 10},
-     "invalid argument max_tokens: input should be greater than or equal to 50, got 10"),
+     "invalid argument max_tokens: input should be greater than or equal to 100, got 10"),
     ("get", {}, "missing argument path"),
     ("get", {"path": "a.py", "start_line": 0}, "invalid argument start_line: input should be greater than or equal "
      "to 1, got 0"),
