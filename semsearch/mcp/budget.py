@@ -43,9 +43,6 @@ def fit(answer: dict, max_tokens: int) -> dict:
             kept.append(shorter)
             trimmed += 1
         break
-    while kept and total(kept, trimmed) > max_tokens:  # the note grew: give back the last result
-        if kept.pop().get("trimmed"):
-            trimmed -= 1
     return _with_budget(answer, kept, max_tokens, trimmed, len(results) - len(kept), final=True)
 
 
