@@ -440,6 +440,58 @@ def format_score(score: float | None) -> str:
     return format_score(score)
 
 
+# -- typed sub-queries and search without an index step (semsearch query ... PATH...) --------------------
+
+
+def typed_query_options(command):
+    """--lex, --vec and --hyde: typed sub-queries, fused into one ranking (repeatable)."""
+    helps = {
+        "lex": "A keyword sub-query: identifiers and exact words (repeatable).",
+        "vec": "A question for the embedding (repeatable).",
+        "hyde": "A hypothetical answer passage (text or code), embedded as a document (repeatable).",
+    }
+    for kind in reversed(list(helps)):
+        command = click.option(f"--{kind}", f"typed_{kind}", multiple=True, metavar="TEXT", help=helps[kind])(command)
+    return command
+
+
+def typed_subqueries(typed: dict) -> list:
+    """The SubQuery list from --lex/--vec/--hyde, in that order."""
+    if not any(typed.values()):
+        return []
+    from semsearch.search.subqueries import SubQuery
+
+    return [SubQuery(kind, text) for kind in ("lex", "vec", "hyde") for text in typed.get(f"typed_{kind}", ())]
+
+
+class DelayedProgress(ProgressBar):
+    """A progress bar that shows only once the work has taken more than `delay_s` (and stderr is a terminal)."""
+
+    def __init__(self, label: str, delay_s: float = 1.0):
+        import time
+
+        super().__init__(label)
+        self.started = time.monotonic()
+        self.delay_s = delay_s
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        if self.bar is not None or time.monotonic() - self.started > self.delay_s:
+            super().__call__(done, total)
+
+
+def refresh_paths(idx, paths) -> list[str]:
+    """Bring the index of `paths` up to date (as `index` does, quietly) and return patterns matching only them."""
+    from semsearch.paths import PathPattern
+
+    with DelayedProgress("Indexing") as progress:
+        report = idx.add(paths, on_progress=progress)
+    if report.new or report.changed or report.deleted:
+        click.echo(f"semsearch: indexed {', '.join(map(printable, paths))}: {report.summary()}", err=True)
+    return list(PathPattern.exactly(paths).patterns)
+
+
 def result_record(rank: int, hit) -> dict:
     record = hit.to_dict()
     record["path"] = display_path(hit.path)
@@ -449,10 +501,15 @@ def result_record(rank: int, hit) -> dict:
 
 
 @cli.command()
-@click.argument("text", required=False)
+@click.argument("arguments", nargs=-1, metavar="[TEXT] [PATH]...")
 @index_options
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many results.")
-@click.option("--path", "path_glob", metavar="GLOB", help="Only results from files matching GLOB (e.g. 'docs/*.md').")
+@click.option(
+    "--path",
+    "path_glob",
+    metavar="PATTERN",
+    help="Only results from files PATTERN selects: a folder and below (docs/ops), ops/*.md, *.pdf, **/test_*.py.",
+)
 @click.option(
     "--min-score",
     type=float,
@@ -472,21 +529,41 @@ def result_record(rank: int, hit) -> dict:
 )
 @click.option("--files", "by_file", is_flag=True, help="One line per file: its best chunk's lines and score.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines output, one result per line.")
+@typed_query_options
 @friendly_errors
-def query(text, index_name, model, embedder_spec, k, path_glob, min_score, mode, queries_file, by_file, as_json):
-    """Search the index for TEXT by meaning."""
+def query(
+    arguments, index_name, model, embedder_spec, k, path_glob, min_score, mode, queries_file, by_file, as_json, **typed
+):
+    """Search the index for TEXT by meaning; with PATHs, bring their index up to date and search only them.
+
+    With --lex/--vec/--hyde or --queries, every argument is a PATH.
+    """
     from semsearch.errors import SemsearchError
 
-    if (text is None) == (queries_file is None):
-        raise SemsearchError("give a query TEXT or --queries FILE (one of the two)")
+    subqueries = typed_subqueries(typed)
+    if subqueries and queries_file is not None:
+        raise SemsearchError("give --lex/--vec/--hyde sub-queries or --queries FILE, not both")
+    if subqueries or queries_file is not None:
+        text, paths = None, arguments
+    elif arguments:
+        text, paths = arguments[0], arguments[1:]
+    else:
+        raise SemsearchError("give a query TEXT, --lex/--vec/--hyde sub-queries or --queries FILE")
     if text is not None and not text.strip():
         raise SemsearchError("the query is empty")
     if text is not None and printable(text) != text:
         raise SemsearchError(f"the query is not valid UTF-8 text: {printable(text)}")
-    with open_index(index_name, model, embedder_spec, create=False) as idx:
-        if mode != "keyword":
+    if paths and path_glob:
+        raise SemsearchError("give PATH arguments or --path, not both")
+    check_paths_exist(paths)
+    with open_index(index_name, model, embedder_spec, create=bool(paths)) as idx:
+        if mode != "keyword" or subqueries:
             announce(idx)
-        options = {"mode": mode, "path_glob": path_glob, "min_score": min_score, "files": by_file}
+        if paths:
+            path_glob = refresh_paths(idx, paths)
+        options = {"mode": mode, "path": path_glob, "min_score": min_score, "files": by_file}
+        if subqueries:
+            options["queries"] = subqueries
         if queries_file is not None:
             answer_queries(idx, queries_file, k, **options)
         elif by_file:
@@ -630,12 +707,30 @@ def watch(paths, index_name, model, embedder_spec, include, exclude, max_file_si
 def mcp(index_name, model, embedder_spec, watch_paths):
     """Serve the index to AI agents and editors over the Model Context Protocol (stdio).
 
-    Tools: search, status, index. Register it in an MCP client as the command
+    Tools: search, get, related, status, index. Register it in an MCP client as the command
     `semsearch mcp --index NAME|PATH` (see the README).
     """
     from semsearch.mcp import serve_stdio
 
     serve_stdio(index_name, model=model, embedder=embedder_spec, watch=watch_paths)
+
+
+@cli.command()
+@click.argument("target", metavar="PATH[:LINE]")
+@index_options
+@click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many files.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines output, one file per line.")
+@friendly_errors
+def related(target, index_name, model, embedder_spec, k, as_json):
+    """Indexed files most like PATH (or like its passage at LINE), each with its closest passage."""
+    import os
+    import re
+
+    path, line = target, None
+    if (match := re.fullmatch(r"(.+):(\d+)", target)) and not os.path.exists(target):
+        path, line = match[1], int(match[2])
+    with open_index(index_name, model, embedder_spec, create=False) as idx:
+        print_files(idx.related(path, line, k), as_json)
 
 
 @cli.command()

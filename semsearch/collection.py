@@ -361,6 +361,17 @@ class Collection:
     def file_chunks(self, file_id: int) -> list[ChunkRecord]:
         return self.db.file_chunks(file_id)
 
+    def file_by_path(self, path: str) -> FileRecord | None:
+        """One indexed file by its exact stored path."""
+        return self.db.file_by_path(path)
+
+    def paths_ending_with(self, suffix: str, limit: int = 10) -> list[str]:
+        return self.db.paths_ending_with(suffix, limit)
+
+    def path_bounds(self) -> tuple[str, str] | None:
+        """The first and last stored path in sort order (their common folder is every file's)."""
+        return self.db.path_bounds()
+
     def file_count(self) -> int:
         return self.db.file_count()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +32,10 @@ from semsearch.store.location import DB_FILE, resolve_index_dir
 from semsearch.store.lock import WriterLock
 from semsearch.store.pausepoints import pause_point
 from semsearch.store.vectors import VectorIndex
+
+if TYPE_CHECKING:  # pragma: no cover
+    from semsearch.files import FileLines
+    from semsearch.search.subqueries import SubQuery
 
 __all__ = ["SEARCH_MODES", "Index", "IndexReport", "RunOptions", "SearchResult", "SearchResults"]
 
@@ -228,23 +233,50 @@ class Index:
 
     def search(
         self,
-        text: str,
+        text: str | None = None,
         k: int = 10,
         *,
         mode: str = DEFAULT_MODE,
-        path: str | None = None,
-        path_glob: str | None = None,
+        path: str | Sequence[str] | None = None,
+        path_glob: str | Sequence[str] | None = None,
         min_score: float | None = None,
         files: bool = False,
+        queries: Sequence[SubQuery] | None = None,
     ) -> SearchResults:
         """The k chunks that best match `text`, best first (ranking lives in semsearch.search); a list that
-        Jupyter shows as a table.
+        Jupyter shows as a table. Each score is the chunk's cosine similarity to the query (BM25 in
+        keyword mode), and min_score a floor on it.
 
-        path: only files it selects (`docs/ops`, `ops/*.md`, `*.pdf`: semsearch.paths);
+        path: only files it selects (`docs/ops`, `ops/*.md`, `*.pdf`, or several: semsearch.paths);
         path_glob is its old name. files=True: the k best files, each as its best chunk.
+        queries: typed sub-queries (`SubQuery("lex", ...)`, "vec", "hyde") fused into one ranking;
+        `text`, if also given, counts as one lex and one vec sub-query, and `mode` is not used.
         """
-        hits = run_search(self.collection, text, k, mode=mode, path=path or path_glob, min_score=min_score, files=files)
+        where = path or path_glob
+        if queries:
+            from semsearch.search.subqueries import SubQuery, search_typed
+
+            typed = [q if isinstance(q, SubQuery) else SubQuery(**q) for q in queries]
+            if text is not None:
+                typed += [SubQuery("lex", text), SubQuery("vec", text)]
+            hits = search_typed(self.collection, typed, k, path=where, min_score=min_score, files=files)
+            return SearchResults(hits)
+        if text is None:
+            raise SemsearchError("the query is empty: pass text or typed sub-queries")
+        hits = run_search(self.collection, text, k, mode=mode, path=where, min_score=min_score, files=files)
         return SearchResults(hits)
+
+    def related(self, path: str | os.PathLike, line: int | None = None, k: int = 10) -> list[SearchResult]:
+        """The k indexed files most like `path` (or like its chunk at `line`), each as its best chunk."""
+        from semsearch.search.related import related
+
+        return related(self.collection, os.fspath(path), line, k)
+
+    def read_lines(self, path: str | os.PathLike, start_line: int = 1, end_line: int | None = None) -> FileLines:
+        """Lines of a file this index holds (absolute, or relative to the indexed folders); nothing else is read."""
+        from semsearch.files import read_lines
+
+        return read_lines(self.collection, os.fspath(path), start_line, end_line)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors, with the model's query prefix (e.g. nomic-embed-text's "search_query: ")."""

@@ -468,7 +468,13 @@ def add_paths(collection: Collection, paths: Iterable[str | os.PathLike], option
         unindexable = run_jobs(collection, plan, options)
         return finish(collection, plan, unindexable, options)
     except KeyboardInterrupt:
-        raise IndexInterrupted(plan.report.new + plan.report.changed, collection.pending_count()) from None
+        raise IndexInterrupted(committed_files(collection, plan), collection.pending_count()) from None
+
+
+def committed_files(collection: Collection, plan: Plan) -> int:
+    """How many of the plan's files the index now holds as they are on disk (what an interrupted run kept)."""
+    held = collection.files()
+    return sum(1 for job in plan.jobs if (r := held.get(job.record.path)) and r.content_hash == job.record.content_hash)
 
 
 def apply_changes(

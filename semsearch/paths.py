@@ -56,6 +56,16 @@ class PathPattern:
         except (ValueError, TypeError) as e:
             raise SemsearchError(f"bad path pattern {', '.join(self.patterns)!r}: {e}") from None
 
+    @classmethod
+    def exactly(cls, paths: Sequence[str | os.PathLike]) -> PathPattern | None:
+        """Patterns selecting exactly these files or folders (and below), whatever characters their names hold
+        (`semsearch query TEXT PATH...`)."""
+        escaped = []
+        for path in paths:
+            real = os.path.realpath(os.path.expanduser(os.fspath(path)))
+            escaped.append("".join("\\" + c if c in "\\*?[]!#" else c for c in real))
+        return cls.of(escaped)
+
     def matches(self, path: str | os.PathLike) -> bool:
         """Whether `path` (absolute, or relative to a root) is selected."""
         text = os.fspath(path).replace(os.sep, "/")

@@ -161,14 +161,21 @@ def hostile_cases(tmp_path: Path) -> list[tuple[list[str], str | None]]:
             ["index", str(tmp_path), "--index", str(a_file / "idx")],
             f"Error: cannot open the index database {a_file / 'idx' / 'index.db'}: Not a directory",
         ),
-        (["query"], "Error: give a query TEXT or --queries FILE (one of the two)"),
+        (["query"], "Error: give a query TEXT, --lex/--vec/--hyde sub-queries or --queries FILE"),
         (["query", "x", "-k", "0"], None),
         (["query", "x", "-k", "ten"], None),
         (["query", "x", "--mode", "fuzzy"], None),
         (["query", "x", "--min-score", "high"], None),
         (["query", "   "], "Error: the query is empty"),
         (["query", os.fsdecode(b"caf\xe9")], "Error: the query is not valid UTF-8 text: caf\\xe9"),
-        (["query", "x", "--queries", str(bad_queries)], "Error: give a query TEXT or --queries FILE (one of the two)"),
+        (
+            ["query", "x", "--queries", str(bad_queries)],
+            "Error: no such file or directory: x",
+        ),  # with --queries, x is a PATH
+        (
+            ["query", "--lex", "x", "--queries", str(bad_queries)],
+            "Error: give --lex/--vec/--hyde sub-queries or --queries FILE, not both",
+        ),
         (["query", "--queries", str(tmp_path / "none.jsonl")], None),
         (
             ["query", "x", "--index", str(missing)],

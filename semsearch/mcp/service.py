@@ -90,30 +90,55 @@ class SearchService:
 
     # -- tools ------------------------------------------------------------------------------------------
 
-    def search(self, query: str, k: int = 8, mode: str = DEFAULT_MODE, path: str | None = None, **options) -> dict:
-        if not isinstance(query, str) or not query.strip():
+    def search(
+        self,
+        query: str | None = None,
+        k: int = 8,
+        mode: str = DEFAULT_MODE,
+        path: str | None = None,
+        *,
+        queries: Sequence[dict] | None = None,
+        max_tokens: int | None = None,
+        **options,
+    ) -> dict:
+        from semsearch.search.subqueries import SubQuery
+
+        typed = [SubQuery(q["type"], q["query"]) for q in queries or ()]
+        if query is not None and (not isinstance(query, str) or not query.strip()):
             raise SemsearchError("the query is empty: pass the question or the words to look for")
+        if query is None and not typed:
+            raise SemsearchError("missing argument query: pass query (a question) or queries (typed sub-queries)")
         if not 1 <= k <= 100:
             raise SemsearchError(f"k must be between 1 and 100, not {k}")
         index = self.reader()
         with self._read_lock:
-            hits = index.search(query, k, mode=mode, path=path or None, **options)
-        results = [
-            {
-                "path": hit.path,
-                "start_line": hit.start_line,
-                "end_line": hit.end_line,
-                "page": hit.page,
-                "heading": hit.heading or None,
-                "score": None if hit.score is None else round(float(hit.score), 4),
-                "text": hit.text,
-            }
-            for hit in hits
-        ]
-        answer: dict = {"query": query, "mode": mode, "results": results}
-        if not results:
+            hits = index.search(query, k, mode=mode, path=path or None, queries=typed or None, **options)
+        answer: dict = {"query": query} if query is not None else {}
+        if typed:
+            answer["queries"] = [{"type": q.type, "query": q.query} for q in typed]
+        else:
+            answer["mode"] = mode
+        answer["results"] = [hit_record(hit) for hit in hits]
+        if not hits:
             answer["note"] = self._why_empty(index, path)
+        if max_tokens is not None:
+            from semsearch.mcp.budget import fit
+
+            answer = fit(answer, max_tokens)
         return answer
+
+    def get(self, path: str, start_line: int = 1, end_line: int | None = None) -> dict:
+        index = self.reader()
+        with self._read_lock:
+            return index.read_lines(path, start_line, end_line).to_dict()
+
+    def related(self, path: str, line: int | None = None, k: int = 8) -> dict:
+        if not 1 <= k <= 100:
+            raise SemsearchError(f"k must be between 1 and 100, not {k}")
+        index = self.reader()
+        with self._read_lock:
+            hits = index.related(path, line, k)
+        return {"path": path, "line": line, "results": [hit_record(hit) for hit in hits]}
 
     def _why_empty(self, index: Index, path: str | None) -> str:
         if index.collection.file_count() == 0:
@@ -195,6 +220,19 @@ class SearchService:
                 if index is not None:
                     index.close()
             self._writer = self._reader = None
+
+
+def hit_record(hit) -> dict:
+    """A search result as the tools return it."""
+    return {
+        "path": hit.path,
+        "start_line": hit.start_line,
+        "end_line": hit.end_line,
+        "page": hit.page,
+        "heading": hit.heading or None,
+        "score": None if hit.score is None else round(float(hit.score), 4),
+        "text": hit.text,
+    }
 
 
 def freshness(index: Index) -> dict:

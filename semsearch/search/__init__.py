@@ -8,5 +8,7 @@ from __future__ import annotations
 
 from semsearch.search.engine import DEFAULT_MODE, SEARCH_MODES, AutoSettings, group_by_file, rank, search
 from semsearch.search.results import SearchResult
+from semsearch.search.subqueries import SubQuery
 
-__all__ = ["DEFAULT_MODE", "SEARCH_MODES", "AutoSettings", "SearchResult", "group_by_file", "rank", "search"]
+__all__ = ["DEFAULT_MODE", "SEARCH_MODES", "AutoSettings", "SearchResult", "SubQuery", "group_by_file", "rank",
+           "search"]  # fmt: skip

@@ -82,6 +82,9 @@ def search(
     if not collection.has_model:
         return []
     # The query is embedded on a worker thread while SQLite answers the keyword half (both release the GIL).
+    # The embedder is opened here first: opening it reads the index's meta, which the snapshot below locks.
+    if mode != "keyword":
+        collection.open_embedder()
     vector = _EMBEDDING.submit(_embed_one, collection, text) if mode != "keyword" else None
     want = k * 5 if files else k
     # One read transaction: every id, vector and row below comes from the same committed state.

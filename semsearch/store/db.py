@@ -551,6 +551,28 @@ class Database:
             ).fetchone()
         return FileRecord(r[1], r[2], r[3], r[4], r[5], r[6], r[0]) if r else None
 
+    def file_by_path(self, path: str) -> FileRecord | None:
+        """One indexed file by its exact stored path (`get` and `related` check membership with it)."""
+        with self.lock:
+            r = self.conn.execute(
+                "SELECT id, path, size, mtime_ns, content_hash, kind, title FROM files WHERE path = ?", [path]
+            ).fetchone()
+        return FileRecord(r[1], r[2], r[3], r[4], r[5], r[6], r[0]) if r else None
+
+    def paths_ending_with(self, suffix: str, limit: int = 10) -> list[str]:
+        """Stored paths that end with `suffix` (compared exactly, no pattern), sorted."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT path FROM files WHERE substr(path, -?) = ? ORDER BY path LIMIT ?", [len(suffix), suffix, limit]
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def path_bounds(self) -> tuple[str, str] | None:
+        """The first and last stored file path in sort order: their common folder is every file's."""
+        with self.lock:
+            low, high = self.conn.execute("SELECT min(path), max(path) FROM files").fetchone()
+        return (low, high) if low is not None else None
+
     def file_chunks(self, file_id: int) -> list[ChunkRecord]:
         """A file's chunks (without vectors) in reading order."""
         with self.lock:

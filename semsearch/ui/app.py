@@ -2,6 +2,7 @@
 
     GET /                       search page (?q=&mode=&path=&k=; answers without JavaScript too)
     GET /file/{file_id}         file view (?chunk=&page= and the search's own parameters)
+    GET /similar/{file_id}      the files most like that file
     GET /status                 index facts and a map of the corpus
     GET /api/search             ?q=&k=&mode=&path= -> results as JSON
     GET /api/status             index facts as JSON
@@ -123,6 +124,7 @@ def create_app(reader: IndexReader, *, bind_host: str = "127.0.0.1", on_ready: C
         params = pages.search_params(query, mode, path, k)
         for hit, item in zip(answer.hits, data["results"], strict=True):
             item["url"] = pages.file_link(hit.file_id, hit.chunk_id, params)
+            item["similar_url"] = f"/similar/{hit.file_id}"
         return JSONResponse(data)
 
     def api_status(request: Request) -> Response:
@@ -194,6 +196,13 @@ def create_app(reader: IndexReader, *, bind_host: str = "127.0.0.1", on_ready: C
         params = pages.search_params(query, mode, path, k) if query else {}
         return HTMLResponse(pages.file_page(view, params=params, matches=matches, terms=query_terms(query)))
 
+    def similar_page(request: Request) -> Response:
+        try:
+            record, answer = reader.related(request.path_params["file_id"])
+        except SemsearchError as e:
+            return _error_page(e)
+        return HTMLResponse(pages.similar_page(reader.display(record.path), answer))
+
     def status_page(request: Request) -> Response:
         try:
             return HTMLResponse(pages.status_page(reader.status(), reader.corpus_map()))
@@ -211,6 +220,7 @@ def create_app(reader: IndexReader, *, bind_host: str = "127.0.0.1", on_ready: C
         routes=[
             Route("/", search_page),
             Route("/file/{file_id:int}", file_page),
+            Route("/similar/{file_id:int}", similar_page),
             Route("/status", status_page),
             Route("/api/search", api_search),
             Route("/api/status", api_status),

@@ -84,8 +84,22 @@ def card(hit: Hit, params: dict) -> str:
         f'<li class="card"><a class="hit" href="{esc(file_link(hit.file_id, hit.chunk_id, params))}">'
         f'<div class="where"><span class="path">{esc(hit.path)}</span> '
         f'<span class="lines">{esc(hit.lines)}</span> <span class="score">{format_score(hit.score)}</span></div>'
-        f'{heading}<p class="snippet">{parts_html(hit.snippet)}</p></a></li>'
+        f'{heading}<p class="snippet">{parts_html(hit.snippet)}</p></a>'
+        f'<a class="similar" href="/similar/{hit.file_id}">similar</a></li>'
     )
+
+
+def similar_page(path: str, answer: SearchAnswer) -> str:
+    """Files like one file: the cards of its related files."""
+    cards = "".join(card(h, {}) for h in answer.hits)
+    count = len(answer.hits)
+    found = f"{count} similar file{'s' * (count != 1)}" if count else "No similar files"
+    body = (
+        f'<h1>Files like <span class="path">{esc(path)}</span></h1>'
+        f'<p id="summary" class="summary">{found} in {answer.milliseconds:.0f} ms</p>'
+        f'<ol id="results" class="results">{cards}</ol>'
+    )
+    return layout(f"Like {path} – semsearch", body, page_class="search-page similar-page")
 
 
 def search_page(

@@ -221,6 +221,24 @@ class IndexReader:
         elapsed = (time.perf_counter() - started) * 1000
         return SearchAnswer(query, mode, k, path_filter, hits, terms, elapsed)
 
+    def related(self, file_id: int, k: int = 10) -> tuple[FileRecord, SearchAnswer]:
+        """The files most like an indexed file (by id), as a search answer: the page's "similar" link."""
+        index = self.current()
+        record = index.collection.file_by_id(file_id) if 0 <= file_id < 2**63 else None
+        if record is None:
+            raise NotInIndexError(f"the index holds no file with id {file_id}")
+        started = time.perf_counter()
+        results = index.related(record.path, k=k) if os.path.isabs(record.path) else []
+        rows = index.collection.chunks([r.chunk_id for r in results])
+        hits = [
+            Hit(rank, r.chunk_id, int(row.file_id), self.display(r.path), r.path, r.start_line, r.end_line, r.page,
+                r.heading or "", r.score, snippet(r.text, []))
+            for rank, r in enumerate(results, start=1)
+            if (row := rows.get(r.chunk_id)) is not None
+        ]  # fmt: skip
+        elapsed = (time.perf_counter() - started) * 1000
+        return record, SearchAnswer("", DEFAULT_MODE, k, "", hits, [], elapsed)
+
     # -- one file ------------------------------------------------------------------------------------
 
     def file_view(self, file_id: int, chunk_id: int | None = None, page: int | None = None) -> FileView:

@@ -56,9 +56,9 @@ def test_tools_search_and_status_over_stdio(data_index):
     async def scenario():
         async with session("--index", str(data_index)) as client:
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-            assert set(tools) == {"search", "status", "index"}
+            assert set(tools) == {"search", "get", "related", "status", "index"}
             assert set(tools["search"].input_schema["properties"]) >= {"query", "k", "mode", "path"}
-            assert tools["search"].input_schema["required"] == ["query"]
+            assert "required" not in tools["search"].input_schema  # query, or typed queries
             assert all(len(tool.description) > 100 for tool in tools.values())
 
             error, found = await call(client, "search", query="how do I rotate the logs?", k=3)

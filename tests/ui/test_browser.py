@@ -33,6 +33,7 @@ def test_typing_a_question_puts_the_expected_file_first(ui_url, page, screenshot
     assert float(card.locator(".score").inner_text()) > 0
     marked = [m.lower() for m in card.locator(".snippet mark").all_inner_texts()]
     assert any(m.startswith("rotat") for m in marked), marked  # the query's words are highlighted
+    assert re.fullmatch(r"/similar/\d+", card.locator("a.similar").get_attribute("href"))  # drawn by the script too
     # the URL holds the query, so the search can be bookmarked
     assert parse_qs(urlparse(page.url).query)["q"] == [QUESTION]
     page.screenshot(path=str(screenshots / "search.png"))
@@ -103,7 +104,7 @@ def test_arrow_keys_choose_a_result_and_slash_focuses_the_box(ui_url, page):
         "() => { const a = document.querySelector('#results li.card:nth-child(3) a');"
         " return a !== null && a.getAttribute('href').includes('q=backups'); }"
     )
-    second = page.locator("#results li.card").nth(1).locator("a").get_attribute("href")
+    second = page.locator("#results li.card").nth(1).locator("a.hit").get_attribute("href")
     page.locator("#q").press("ArrowDown")
     assert page.locator("#results li.card").nth(1).get_attribute("class") == "card selected"
     page.locator("#q").press("ArrowDown")
@@ -160,7 +161,7 @@ def test_a_pdf_result_shows_its_page_text_with_the_page_number(ui_url, page):
     first = page.locator("#results li.card").first
     where = first.locator(".lines").inner_text()
     number = int(re.match(r"page (\d+)", where).group(1))
-    first.locator("a").click()
+    first.locator("a.hit").click()
     page.wait_for_url(re.compile(r"/file/"))
     assert page.locator(".pages").inner_text().startswith(f"Page {number}")
     assert page.locator(".line.hit").count() >= 1

@@ -243,3 +243,17 @@ def test_a_missing_chromium_fails_and_says_how_to_install_it():
         find_chromium({"PATH": "/nonexistent"})
     with pytest.raises(pytest.fail.Exception, match=r"SEMSEARCH_CHROMIUM=/nope is not an executable file"):
         find_chromium({"SEMSEARCH_CHROMIUM": "/nope", "PATH": "/usr/bin"})
+
+
+def test_each_result_links_to_the_files_like_it(tiny):
+    url, _, _ = tiny
+    ids = file_ids(url)
+    hits = requests.get(url + "api/search", params={"q": "pancakes", "k": 10, "mode": "keyword"}).json()["results"]
+    assert [h["similar_url"] for h in hits] == [f"/similar/{h['file_id']}" for h in hits]
+    status, body = raw_get(url, "/?q=pancakes&mode=keyword")
+    assert status == 200 and f'<a class="similar" href="/similar/{ids["pancakes.txt"]}">similar</a>' in body
+    status, body = raw_get(url, f"/similar/{ids['pancakes.txt']}")
+    assert status == 200 and "Files like" in body and "1 similar file" in body
+    assert f'href="/file/{ids["evil.md"]}' in body and f'href="/file/{ids["pancakes.txt"]}' not in body
+    status, body = raw_get(url, f"/similar/{max(ids.values()) + 1000}")
+    assert status == 404 and "the index holds no file with id" in body

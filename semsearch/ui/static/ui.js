@@ -64,6 +64,11 @@ function setupSearch() {
       }
       a.append(snippet);
       li.append(a);
+      if (hit.similar_url) {
+        const similar = el("a", "similar", "similar");
+        similar.href = hit.similar_url;
+        li.append(similar);
+      }
       list.append(li);
     }
     const n = data.results.length;
