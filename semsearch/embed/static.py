@@ -2,8 +2,9 @@
 
 The model2vec recipe, in numpy and ONNX Runtime alone (no torch, nothing downloaded):
 
-1. every vocabulary token goes through all-minilm as "[CLS] token [SEP]"; its vector is the
-   model's mean-pooled output for that input;
+1. every vocabulary token goes through all-minilm as "[SEP] token [CLS]" (model2vec's order,
+   which beat "[CLS] token [SEP]" here too: SciFact train dense nDCG@10 0.463 vs 0.408); its
+   vector is the model's mean-pooled output for that input;
 2. PCA (centered, eigendecomposition of the covariance) cuts the vectors to 256 dimensions;
 3. each token is weighted by SIF, a / (a + p(token)), with p estimated from Zipf's law on the
    vocabulary rank (WordPiece vocabularies are roughly frequency-ordered), so frequent tokens
@@ -36,6 +37,7 @@ from semsearch.embed.local import (
     load_model,
     load_tokenizer,
     resolve_local_model,
+    unload_model,
 )
 from semsearch.errors import SemsearchError
 
@@ -102,14 +104,14 @@ def distill(
     spec: StaticModelSpec,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """The (vocab_size, dims) table: `run` maps [CLS] tok [SEP] id lists to pooled vectors.
+    """The (vocab_size, dims) table: `run` maps id lists ([SEP] tok [CLS]) to pooled vectors.
 
     Rows of tokens not in `token_ids` stay zero, so such tokens add nothing to a text's mean.
     """
     outputs = []
     for start in range(0, len(token_ids), DISTILL_BATCH):
         batch = token_ids[start : start + DISTILL_BATCH]
-        outputs.append(run([[CLS_ID, token, SEP_ID] for token in batch]))
+        outputs.append(run([[SEP_ID, token, CLS_ID] for token in batch]))
         if on_progress:
             on_progress(start + len(batch), len(token_ids))
     reduced = pca(np.concatenate(outputs), spec.dimensions)
@@ -140,12 +142,12 @@ def token_limit() -> int | None:
 class _StderrProgress:
     """First-use progress on stderr: a line redrawn in place on a terminal, else a start and an end line."""
 
-    def __init__(self, name: str, path: Path):
-        self.name, self.path = name, path
+    def __init__(self, spec: StaticModelSpec, path: Path):
+        self.name, self.path = spec.name, path
         self.tty = sys.stderr.isatty()
         self.started = time.perf_counter()
         self.shown = -1
-        print(f"semsearch: distilling {name} from its base model's weights, once (cached in {path.parent})",
+        print(f"semsearch: distilling {spec.name} from {spec.base}'s weights, once (cached in {path.parent})",
               end="" if self.tty else "\n", file=sys.stderr, flush=True)  # fmt: skip
 
     def __call__(self, done: int, total: int) -> None:
@@ -165,27 +167,35 @@ _TABLES: dict[Path, np.ndarray] = {}
 _TABLES_LOCK = threading.Lock()
 
 
-def load_table(spec: StaticModelSpec, limit: int | None = None, *, quiet: bool = False) -> np.ndarray:
-    """The distilled table from the cache, distilling it on first use (once per machine, then a file read)."""
+def load_table(spec: StaticModelSpec, limit: int | None = None) -> np.ndarray:
+    """The distilled table from the cache, distilling it on first use (once per machine, then a file read).
+
+    A cache file that does not load, or has the wrong shape, is distilled again.
+    """
     base = resolve_local_model(spec.base)
     path = table_path(spec, base, limit)
     with _TABLES_LOCK:
         if path in _TABLES:
             return _TABLES[path]
-        if not path.exists():
-            tokenizer = load_tokenizer(base)
+        tokenizer = load_tokenizer(base)
+        shape = (tokenizer.get_vocab_size(), spec.dimensions)
+        try:
+            table = np.load(path) if path.exists() else None
+        except (OSError, ValueError):
+            table = None
+        if table is None or table.shape != shape or table.dtype != np.float32:
             ids = vocabulary_ids(tokenizer, limit)
-            progress = None if quiet else _StderrProgress(spec.name, path)
-            table = distill(load_model(base).run, ids, tokenizer.get_vocab_size(), spec, progress)
+            progress = _StderrProgress(spec, path)
+            table = distill(load_model(base).run, ids, shape[0], spec, progress)
+            unload_model(base.name)  # the transformer is not needed after this; free its memory
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             with tmp.open("wb") as f:
                 np.save(f, table)
             os.replace(tmp, path)  # atomic: a concurrent process never sees half a file
-            if progress:
-                progress.done(len(ids))
-        _TABLES[path] = np.load(path)
-        return _TABLES[path]
+            progress.done(len(ids))
+        _TABLES[path] = table
+        return table
 
 
 class StaticEmbedder(Embedder):
