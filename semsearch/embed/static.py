@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -245,13 +244,12 @@ class StaticEmbedder(Embedder):
         texts = check_texts(texts)
         encodings = load_tokenizer(self.base).encode_batch(texts, add_special_tokens=False)
         rows = [e.ids[:MAX_TOKENS] if truncate else e.ids for e in encodings]
-        counts = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
         vectors = np.zeros((len(rows), self.dimensions), dtype=np.float32)
-        filled = counts > 0
-        if filled.any():
-            ids = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(counts.sum()))
-            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[filled]
-            vectors[filled] = np.add.reduceat(table[ids], starts, axis=0) / counts[filled, None]
+        for i, row in enumerate(rows):
+            # One text at a time: its rows stay in cache. (Gathering a whole batch and np.add.reduceat-ing
+            # along axis 0 was 15x slower on 2,000 abstracts.) The sum's direction is the mean's.
+            if row:
+                vectors[i] = table[row].sum(axis=0)
         vectors = cut_dimensions(normalize(vectors), dimensions)
         elapsed = time.perf_counter_ns() - started
-        return EmbedResult(vectors, [int(c) for c in counts], elapsed, load_duration)
+        return EmbedResult(vectors, [len(r) for r in rows], elapsed, load_duration)
