@@ -11,7 +11,7 @@ The model2vec recipe, in numpy and ONNX Runtime alone (no torch, nothing downloa
    ("the", punctuation) count for little in a text's mean.
 
 A text's vector is then the normalized mean of its tokens' vectors: a table lookup, no network.
-The table is distilled once (about a minute on two cores) and cached beside the ONNX graph.
+The table is distilled once (~30 s on two quiet cores) and cached beside the ONNX graph.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from semsearch.errors import SemsearchError
 
 DISTILL_VERSION = 1  # bump when the recipe changes, so cached tables are rebuilt
 DISTILL_BATCH = 512  # vocabulary tokens per model run (each input is 3 tokens long)
-UNK_ID = 100
+UNK_ID = 100  # [UNK] in all-minilm's vocabulary, as CLS_ID and SEP_ID in local.py
 MAX_TOKENS = 512  # tokens of a text that count, as model2vec's default max_length
 # Tokens no text produces: model2vec drops them from the vocabulary before PCA and ranking.
 UNUSED_TOKEN = re.compile(r"\[unused\d+\]")
@@ -61,10 +61,6 @@ class StaticModelSpec:
 
 
 STATIC_MODELS: dict[str, StaticModelSpec] = {"all-minilm:static": StaticModelSpec("all-minilm:static", "all-minilm")}
-
-
-def is_static_model(model: str) -> bool:
-    return model in STATIC_MODELS
 
 
 def sif_weights(count: int, sif_coefficient: float) -> np.ndarray:
