@@ -1,7 +1,7 @@
 """Retrieval quality per mode, in one table: code questions (file-level nDCG@10), the docs folders
 (hit@1 / hit@3) and SciFact (BEIR) test nDCG@10.
 
-    python benchmarks/bench_quality.py [--code] [--docs] [--scifact] [--quick] [--index-time]
+    python benchmarks/bench_quality.py [--code] [--docs] [--scifact] [--quick] [--index-time] [--model M]
 
 Every evaluation index is built once in the cache dir ($SEMSEARCH_CACHE_DIR/eval, else the user
 cache) and reused, so re-running after a ranking change costs only the queries.
@@ -36,6 +36,7 @@ QUESTIONS = Path(__file__).with_name("docs_questions.json")
 CODE_QUESTIONS = Path(__file__).with_name("code_questions.json")
 CODE_REPOS = Path(os.environ.get("SEMSEARCH_CODEREPOS", "/work/coderepos"))
 MODES = ("dense", "keyword", "hybrid", "auto")
+DEFAULT_MODEL = "all-minilm"
 
 
 def _log(message: str) -> None:
@@ -46,6 +47,18 @@ def _eval_dir() -> Path:
     from semsearch.embed.local import cache_dir
 
     return cache_dir() / "eval"
+
+
+def _embedder(model: str):
+    """The in-process embedder for `model` (all-minilm, all-minilm:int8, all-minilm:static)."""
+    from semsearch.embed import LOCAL, get_embedder
+
+    return get_embedder(LOCAL, model=model)
+
+
+def _model_suffix(model: str) -> str:
+    """'' for the default model (its indexes keep their names), else '-<model>' for an index path."""
+    return "" if model == DEFAULT_MODEL else "-" + model.replace(":", "_")
 
 
 # -- code ------------------------------------------------------------------------------------------
@@ -63,13 +76,13 @@ def code_chunker(syntax: bool):
         chunk.SYNTAX_AWARE_CODE = True
 
 
-def code_index(name: str, repo: dict, syntax: bool):
+def code_index(name: str, repo: dict, syntax: bool, model: str = DEFAULT_MODEL):
     """The repository's index (built once), with syntax-aware code chunks or today's paragraph chunks."""
-    from semsearch.embed.local import LocalEmbedder
     from semsearch.index import Index
 
-    path = _eval_dir() / f"code-{name}-{repo['revision'][:12]}-{'syntax' if syntax else 'paragraphs'}"
-    index = Index(path, embedder=LocalEmbedder())
+    chunker = "syntax" if syntax else "paragraphs"
+    path = _eval_dir() / f"code-{name}-{repo['revision'][:12]}-{chunker}{_model_suffix(model)}"
+    index = Index(path, embedder=_embedder(model))
     part = repo.get("index", {})
     with code_chunker(syntax):
         report = index.add([CODE_REPOS / name / p for p in part.get("paths", ["."])], include=part.get("include", ()))
@@ -92,7 +105,7 @@ def ranked_files(index, root: Path, question: str, mode: str, k: int = 10) -> li
     return [Path(h.path).relative_to(root).as_posix() for h in hits]
 
 
-def code_scores(quick: bool = False) -> dict[str, dict[str, tuple]]:
+def code_scores(quick: bool = False, model: str = DEFAULT_MODEL) -> dict[str, dict[str, tuple]]:
     """{row: {repo or 'all': (nDCG@10, symbol questions with the defining file first, symbol questions)}}."""
     data = json.loads(CODE_QUESTIONS.read_text())
     rows: dict[str, dict[str, tuple]] = {}
@@ -109,7 +122,7 @@ def code_scores(quick: bool = False) -> dict[str, dict[str, tuple]]:
         for name in present:
             root = (CODE_REPOS / name).resolve()
             questions = [q for q in data["questions"] if q["repo"] == name][: 6 if quick else None]
-            with code_index(name, data["repos"][name], syntax) as index:
+            with code_index(name, data["repos"][name], syntax, model) as index:
                 for q in questions:
                     files = ranked_files(index, root, q["query"], mode)
                     score = file_ndcg(files, q["targets"])
@@ -174,9 +187,8 @@ def index_time_rows(repeats: int = 3) -> list[str]:
 # -- docs ------------------------------------------------------------------------------------------
 
 
-def docs_scores(quick: bool = False) -> dict[str, dict[str, tuple[int, int, int]]]:
+def docs_scores(quick: bool = False, model: str = DEFAULT_MODEL) -> dict[str, dict[str, tuple[int, int, int]]]:
     """{mode: {folder: (hit@1, hit@3, questions)}}."""
-    from semsearch.embed.local import LocalEmbedder
     from semsearch.index import Index
 
     questions = json.loads(QUESTIONS.read_text())
@@ -186,7 +198,7 @@ def docs_scores(quick: bool = False) -> dict[str, dict[str, tuple[int, int, int]
         if not root.is_dir():
             _log(f"  docs: {root} not found, skipping {folder}")
             continue
-        with Index(_eval_dir() / f"docs-{folder}", embedder=LocalEmbedder()) as index:
+        with Index(_eval_dir() / f"docs-{folder}{_model_suffix(model)}", embedder=_embedder(model)) as index:
             started = time.perf_counter()
             report = index.add([root])
             _log(f"  {folder}: {report.summary()} ({time.perf_counter() - started:.0f} s)")
@@ -204,23 +216,22 @@ def docs_scores(quick: bool = False) -> dict[str, dict[str, tuple[int, int, int]
 # -- SciFact ---------------------------------------------------------------------------------------
 
 
-def scifact_scores(splits=("train", "test")) -> dict[str, dict[str, float]]:
+def scifact_scores(splits=("train", "test"), model: str = DEFAULT_MODEL) -> dict[str, dict[str, float]]:
     from semsearch.evaluate import evaluate
 
     scores: dict[str, dict[str, float]] = {}
     for mode in MODES:
         for split in splits:
-            result = evaluate(SCIFACT, split=split, mode=mode, embedder="local")
+            result = evaluate(SCIFACT, split=split, mode=mode, embedder="local", model=model)
             scores.setdefault(mode, {})[split] = result.ndcg_at_10
             _log(f"  scifact {split} {mode}: {result.ndcg_at_10:.4f} (index {result.index_seconds:.0f} s, 0 = reused)")
     return scores
 
 
-def unchunked_dense() -> float:
+def unchunked_dense(model: str = DEFAULT_MODEL) -> float:
     """Dense retrieval the way MTEB scores it: title + ' ' + text, truncated to 256 tokens, exact search."""
     import numpy as np
 
-    from semsearch.embed.local import LocalEmbedder
     from semsearch.evaluate import load_beir, ndcg_at
 
     dataset = load_beir(SCIFACT, "test")
@@ -228,7 +239,7 @@ def unchunked_dense() -> float:
     for doc_id, title, text in dataset.documents():
         ids.append(doc_id)
         texts.append(f"{title} {text}".strip())
-    embedder = LocalEmbedder(batch_size=32)
+    embedder = _embedder(model)
     docs = embedder.embed(texts)
     qids = list(dataset.queries)
     queries = embedder.embed([dataset.queries[q] for q in qids])
@@ -278,15 +289,17 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="only the first few questions of each set")
     parser.add_argument("--index-time", action="store_true", help="code trees: index and chunking time per chunker")
     parser.add_argument("--unchunked", action="store_true", help="SciFact dense without chunking, as MTEB scores it")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="in-process model: all-minilm, all-minilm:static, ...")
     args = parser.parse_args()
     if not (args.code or args.docs or args.scifact or args.index_time):
         args.code = args.docs = args.scifact = args.index_time = True
     print(f"Code repositories from {CODE_REPOS} (SEMSEARCH_CODEREPOS); indexes cached in {_eval_dir()}\n", flush=True)
-    code = code_scores(args.quick) if args.code else {}
-    docs = docs_scores(args.quick) if args.docs else {}
-    scifact = scifact_scores() if args.scifact else {}
+    print(f"Model: {args.model}\n", flush=True)
+    code = code_scores(args.quick, args.model) if args.code else {}
+    docs = docs_scores(args.quick, args.model) if args.docs else {}
+    scifact = scifact_scores(model=args.model) if args.scifact else {}
     print(table(code, docs, scifact) + "\n", flush=True)
     if args.index_time:
         print("\n".join(index_time_rows()), flush=True)
     if args.unchunked:
-        print(f"SciFact test dense without chunking: {unchunked_dense():.4f} nDCG@10")
+        print(f"SciFact test dense without chunking: {unchunked_dense(args.model):.4f} nDCG@10")

@@ -19,6 +19,7 @@ import bench_index  # noqa: E402
 import bench_scale  # noqa: E402
 import bench_search  # noqa: E402
 import bench_serve  # noqa: E402
+import bench_static  # noqa: E402
 import bench_ui  # noqa: E402
 import bench_watch  # noqa: E402
 from common import HEADER, cpu_flags  # noqa: E402
@@ -33,7 +34,16 @@ def main() -> int:
           f"python {platform.python_version()}\n")  # fmt: skip
     print(HEADER, flush=True)
     started = time.perf_counter()
-    for module in (bench_embed, bench_serve, bench_index, bench_search, bench_scale, bench_watch, bench_ui):
+    for module in (
+        bench_embed,
+        bench_static,
+        bench_serve,
+        bench_index,
+        bench_search,
+        bench_scale,
+        bench_watch,
+        bench_ui,
+    ):
         for row in module.run(args.quick):
             print(row.format(), flush=True)
     print(f"\n(ran in {time.perf_counter() - started:.0f} s)")

@@ -24,9 +24,13 @@ def get_embedder(spec: str | None = None, model: str = "all-minilm", *, probe_ti
     Default ($SEMSEARCH_EMBEDDER unset): the Ollama server at $OLLAMA_HOST (127.0.0.1:11434)
     when it answers within `probe_timeout` seconds, else the in-process model; always the
     in-process model for semsearch's own tags (all-minilm:int8), which Ollama does not have.
+    A static model (all-minilm:static) is a table lookup in this process, whatever `spec` says.
     """
     from semsearch.embed.ollama import OllamaClient, OllamaEmbedder
+    from semsearch.embed.static import STATIC_MODELS, StaticEmbedder
 
+    if model in STATIC_MODELS:
+        return StaticEmbedder(model)
     spec = spec if spec is not None else os.environ.get("SEMSEARCH_EMBEDDER") or None
     if spec and spec.startswith(LOCAL + ":"):
         from semsearch.embed.local import LocalEmbedder

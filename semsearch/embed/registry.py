@@ -24,6 +24,8 @@ KNOWN_MODELS: dict[str, ModelInfo] = {
     m.name: m
     for m in [
         ModelInfo("all-minilm", 384, 256, family="bert", parameter_size="23M"),
+        # semsearch's own, distilled from all-minilm (semsearch.embed.static): token vectors, no network.
+        ModelInfo("all-minilm:static", 256, 256, family="static", parameter_size="7.8M"),
         ModelInfo(
             "nomic-embed-text",
             768,
