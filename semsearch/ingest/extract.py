@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from semsearch.errors import SemsearchError
+from semsearch.ingest.code import LANGUAGES as CODE_LANGUAGES
 
 MARKDOWN = {".md", ".markdown", ".mdx"}
 RST = {".rst", ".rest"}
@@ -16,7 +17,7 @@ CODE = {
     ".py", ".js", ".ts", ".tsx", ".jsx", ".go", ".rs", ".java", ".c", ".h", ".cpp", ".hpp", ".cs", ".rb",
     ".php", ".sh", ".bash", ".sql", ".swift", ".kt", ".scala", ".lua", ".r", ".jl", ".toml", ".yaml", ".yml",
     ".json", ".ini", ".cfg",
-}  # fmt: skip
+} | set(CODE_LANGUAGES)  # fmt: skip
 
 
 class ExtractError(SemsearchError):
