@@ -117,7 +117,8 @@ def test_more_languages_definitions_become_chunks(language, name, source, expect
          ["A", "companion object", "make"]),
         # Clauses of one function are one name; calls that define nothing are no definitions.
         ("elixir", "defmodule M do\n  def f(0), do: 1\n  def f(n) when n > 0, do: n\n  IO.puts(1)\nend\n", ["M", "f"]),
-        ("haskell", "f :: Int -> Int\nf 0 = 1\nf n = n\n", ["f"]),
+        # A class's method signatures are no definitions of the type variable `a`.
+        ("haskell", "class Store a where\n  save :: a -> IO ()\nf :: Int -> Int\nf 0 = 1\nf n = n\n", ["Store", "f"]),
     ],
 )  # fmt: skip
 def test_definitions_without_a_plain_name_field_are_named(language, source, names):
@@ -131,6 +132,13 @@ def test_more_languages_split_big_definitions_along_the_symbol_path():
         (10, 11, "C.cs > Shop > Cart > Cart"), (12, 13, "C.cs > Shop > Cart > Cart"),
         (15, 17, "C.cs > Shop > Cart > Total"),
     ]  # fmt: skip
+    # A Dart method's body (a sibling of its signature) stays in the method's chunk.
+    assert chunks(samples.DART, "dart", "c.dart", max_tokens=12)[3:5] == [
+        (9, 10, "c.dart > Cart > add"),
+        (11, 11, "c.dart > Cart > add"),
+    ]
+    # Clauses of one function are named once in a merged heading.
+    assert chunks("f 0 = 1\ng 0 = 1\ng n = n\n", "haskell", "x.hs", 400) == [(1, 3, "x.hs > f, g")]
     assert "C.kt > Cart > companion object > empty" in [h for _, _, h in chunks(samples.KOTLIN, "kotlin", "C.kt", 12)]
     assert chunks(samples.ELIXIR, "elixir", "cart.ex", max_tokens=12)[-2:] == [
         (22, 22, "cart.ex > Shop.Cart.Size"), (23, 24, "cart.ex > Shop.Cart.Size > size"),
