@@ -194,13 +194,13 @@ def doc_rankings(index: Index, queries: dict[str, str], mode: str, depth: int = 
     vectors = index.embed_queries([queries[q] for q in ids]) if mode != "keyword" else None
     for n, qid in enumerate(ids):
         vector = vectors[n] if vectors is not None else None
-        ranking = rank(index, queries[qid], depth * 3, mode=mode, query_vector=vector)
+        ranking = rank(index.collection, queries[qid], depth * 3, mode=mode, query_vector=vector)
         run[qid] = dict(_to_docs(index, ranking, depth))
     return run
 
 
 def _to_docs(index: Index, ranking: list[tuple[int, float]], depth: int) -> list[tuple[str, float]]:
-    paths = index.db.chunk_paths([i for i, _ in ranking])
+    paths = index.collection.chunk_paths([i for i, _ in ranking])
     best: dict[str, float] = {}
     for chunk_id, score in ranking:
         doc = paths.get(chunk_id)

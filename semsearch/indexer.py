@@ -1,7 +1,14 @@
-"""The indexing pipeline: walk, extract and chunk on a worker thread, embed and write in batches.
+"""The indexing pipeline, the one every run goes through (`index`, `watch`, MCP's `index`, `--ray`).
 
-`Index.add`, `Index.add_texts` and `Index.remove` call these under the index's writer lock.
-Each batch of files is one SQLite transaction, so an interrupted run keeps what it finished.
+1. `plan_paths` / `plan_changes`: list what is on disk and diff it with the index: new, changed,
+   unchanged, gone, and could not look (an unreadable folder: what was indexed there is kept).
+2. Extract, chunk and embed the new and changed files: `run_jobs` here (a worker thread
+   extracts while this one embeds), or `semsearch.distributed` on a Ray cluster.
+3. `commit_files` writes each batch in one transaction; chunks whose text is already stored
+   reuse their vectors, so a renamed file is not embedded again.
+4. `finish` removes what is gone, last (so renamed files could reuse their vectors), and only
+   what the run looked at: a run narrowed by --include/--exclude or to a subfolder leaves
+   every other file alone.
 """
 
 from __future__ import annotations
@@ -19,17 +26,52 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from semsearch.collection import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS
 from semsearch.errors import SemsearchError
+from semsearch.paths import PathPattern, selected
 from semsearch.store.db import ChunkRecord, FileRecord, text_hash
-from semsearch.store.pausepoints import pause_point
 
 if TYPE_CHECKING:  # pragma: no cover
-    from semsearch.index import Index
+    from semsearch.collection import Collection
+    from semsearch.ingest.extract import Document
 
-DEFAULT_CHUNK_TOKENS = 200
-DEFAULT_OVERLAP_TOKENS = 30
+__all__ = [
+    "DEFAULT_CHUNK_TOKENS",
+    "DEFAULT_MAX_FILE_BYTES",
+    "DEFAULT_OVERLAP_TOKENS",
+    "IndexReport",
+    "RunOptions",
+]
+
 DEFAULT_MAX_FILE_BYTES = 10_000_000
 WRITE_BATCH_CHUNKS = int(os.environ.get("SEMSEARCH_WRITE_BATCH_CHUNKS", "256"))  # chunks per embed call and commit
+
+
+@dataclass
+class RunOptions:
+    """What a run looks at (--include/--exclude, the size limit) and whom it tells (warnings, progress)."""
+
+    include: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    on_warning: Callable[[str], None] | None = None
+    on_progress: Callable[[int, int], None] | None = None
+
+    def warn(self, line: str) -> None:
+        if self.on_warning:
+            self.on_warning(line)
+
+    def progress(self, done: int, total: int) -> None:
+        if self.on_progress:
+            self.on_progress(done, total)
+
+    def looks_at(self, path: str, roots: Sequence[Path]) -> bool:
+        """Whether this run's --include/--exclude select an indexed path (relative to its root)."""
+        if not self.include and not self.exclude:
+            return True
+        root = next((r for r in roots if is_under(path, [r])), None)
+        rel = os.path.relpath(path, root) if root is not None and path != str(root) else Path(path).name
+        return selected(rel, PathPattern.of(self.include), PathPattern.of(self.exclude))
 
 
 @dataclass
@@ -67,146 +109,184 @@ class IndexReport:
         data["failures"] = [{"path": p, "error": e} for p, e in self.failures]
         return data
 
+    def fail(self, path: str, message: str) -> None:
+        self.failed += 1
+        self.failures.append((path, message))
+
+    def merge(self, part: IndexReport) -> None:
+        for name in ("new", "changed", "unchanged", "deleted", "failed", "chunks_embedded", "chunks_reused"):
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+        self.failures += part.failures
+
 
 @dataclass
-class _Job:
+class Job:
     """A file (or text) to extract, chunk and embed."""
 
     record: FileRecord
     is_new: bool
-    load: Callable[[], object]  # returns an ingest Document
+    load: Callable[[], Document]
 
 
 @dataclass
-class _Pending:
+class Extracted:
     """A file extracted and chunked, waiting for its vectors."""
 
     record: FileRecord
     chunks: list[ChunkRecord]
     is_new: bool
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # embedded elsewhere (Ray), by text hash
 
 
-def add_paths(
-    index: Index,
-    paths: Iterable[str | os.PathLike],
-    *,
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    on_warning: Callable[[str], None] | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> IndexReport:
-    """Index files under `paths`: new and changed files are embedded, deleted ones removed.
+@dataclass
+class Plan:
+    """What a run found on disk against the index: the work to do and what it may remove after."""
 
-    Only what is known to be gone leaves the index: a file that no longer exists, or exists
-    but can no longer be indexed (now empty, binary, too big). A file or folder that could
-    not be looked at (permissions, I/O errors) keeps what was indexed from it.
-    """
+    roots: list[Path]
+    existing: dict[str, FileRecord]
+    jobs: list[Job] = field(default_factory=list)
+    keep: set[str] = field(default_factory=set)  # indexed paths that stay (seen, or could not be looked at)
+    unseen_folders: list[Path] = field(default_factory=list)
+    # Paths at or under which whatever is not kept is gone (watch: the changed paths; add: the roots).
+    scope: list[str] = field(default_factory=list)
+    report: IndexReport = field(default_factory=IndexReport)
+    started: float = field(default_factory=time.perf_counter)
+
+
+def file_hash(path: Path) -> str:
+    """The content hash that decides whether a file whose mtime moved really changed."""
+    with path.open("rb") as f:  # file_digest reuses one buffer; read(1 MiB) allocated 1 MiB a call
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
+def is_under(path: str, roots: Sequence[Path | str]) -> bool:
+    return any(path == str(root) or path.startswith(str(root).rstrip(os.sep) + os.sep) for root in roots)
+
+
+def extract_file(path: str | Path) -> Document:
+    from semsearch.ingest.extract import extract
+
+    return extract(Path(path))
+
+
+def chunk_records(collection: Collection, doc: Document, count_tokens: Callable[[str], int]) -> list[ChunkRecord]:
+    """A document's chunks as records with the hash of what the model sees (equal hash, equal vector)."""
+    from semsearch.ingest.chunk import chunk_document
+
+    pieces = chunk_document(
+        doc, count_tokens, max_tokens=collection.max_chunk_tokens, overlap_tokens=collection.overlap_tokens
+    )
+    if not pieces:
+        raise SemsearchError(f"{doc.path}: no text to index")
+    return [
+        ChunkRecord(
+            ordinal=c.ordinal,
+            start_line=c.start_line,
+            end_line=c.end_line,
+            heading=c.heading,
+            text=c.text,
+            page=c.page,
+            text_hash=text_hash(collection.embedding_text(c.heading or doc.title or "", c.text)),
+        )
+        for c in pieces
+    ]
+
+
+# -- 1. plans ------------------------------------------------------------------------------------------
+
+
+def plan_paths(collection: Collection, paths: Iterable[str | os.PathLike], options: RunOptions) -> Plan:
+    """Walk the paths and diff them with the index (size + mtime first, then the content hash)."""
     from semsearch.ingest.walk import FoundFile, printable, walk
 
-    started = time.perf_counter()
-    report = IndexReport()
-    warn = on_warning or (lambda line: None)
     roots = [Path(p).expanduser().resolve() for p in paths]
     for root in roots:
         if not root.exists():
             raise SemsearchError(f"no such file or directory: {printable(root)}")
-    index.record_model()
-    index.vectors  # noqa: B018 - load (or rebuild) before writing
-
-    existing = index.db.files()
-    keep: set[str] = set()  # indexed paths that stay: seen in the walk, or under something we could not look at
-    unseen_folders: list[Path] = []
-    todo: list[tuple[FoundFile, FileRecord | None, str | None]] = []
+    plan = Plan(roots=roots, existing=collection.files(), scope=[str(r) for r in roots])
     touched: list[FileRecord] = []
-    for item in walk(roots, include=include, exclude=exclude, max_file_bytes=max_file_bytes):
+    for item in walk(roots, include=options.include, exclude=options.exclude, max_file_bytes=options.max_file_bytes):
         path = str(item.path)
         if not isinstance(item, FoundFile):
-            report.failed += 1
-            report.failures.append((printable(path), item.reason))
-            warn(f"skipped {printable(path)}: {item.reason}")
+            plan.report.fail(printable(path), item.reason)
+            options.warn(f"skipped {printable(path)}: {item.reason}")
             if item.unseen:
-                keep.add(path)
-                unseen_folders.append(item.path)
+                plan.keep.add(path)
+                plan.unseen_folders.append(item.path)
             continue
-        keep.add(path)
-        old = existing.get(path)
-        if old and old.size == item.size and old.mtime_ns == item.mtime_ns:
-            report.unchanged += 1
-            continue
-        digest = _file_hash(item.path)
-        if old and digest == old.content_hash:
-            report.unchanged += 1
-            touched.append(FileRecord(path, item.size, item.mtime_ns, digest))
-            continue
-        todo.append((item, old, digest))
-    index.db.touch_files(touched)
-
-    jobs = [
-        _Job(FileRecord(str(f.path), f.size, f.mtime_ns, digest), old is None, functools.partial(_extract, f.path))
-        for f, old, digest in todo
-    ]
-    keep -= _index_jobs(index, jobs, report, warn, on_progress)
-    # Removed last, so a renamed file's chunks were still there to reuse their vectors.
-    gone = [p for p in existing if p not in keep and _is_under(p, roots) and not _is_under(p, unseen_folders)]
-    if gone:
-        index.vectors.update(index.db.remove_files(gone), [], index.db.generation)
-        report.deleted = len(gone)
-    index.vectors.save(index.db)
-    report.seconds = time.perf_counter() - started
-    return report
+        plan.keep.add(path)
+        if record := _diff(plan, item.path, item.size, item.mtime_ns, touched):
+            plan.jobs.append(Job(record, path not in plan.existing, functools.partial(extract_file, item.path)))
+    collection.touch(touched)
+    return plan
 
 
-def add_texts(
-    index: Index,
-    items: Iterable[tuple[str, str, str]],
-    *,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> IndexReport:
-    """Index (id, title, text) triples that are not files, e.g. a BEIR corpus."""
-    from semsearch.ingest.extract import Document, Section
+def plan_changes(
+    collection: Collection, paths: Iterable[str | os.PathLike], roots: Sequence[str | os.PathLike], options: RunOptions
+) -> tuple[Plan, list[Path]]:
+    """The plan for paths that changed on disk (what `watch` hears), judged by what is there now.
 
-    started = time.perf_counter()
-    report = IndexReport()
-    index.record_model()
-    index.vectors  # noqa: B018 - load (or rebuild) before writing
-    existing = index.db.files()
-    jobs = []
-    for doc_id, title, text in items:
-        digest = text_hash(f"{title}\x00{text}")
-        old = existing.get(doc_id)
-        if old and old.content_hash == digest:
-            report.unchanged += 1
-            continue
-        doc = Document(
-            path=Path(doc_id),
-            kind="text",
-            # The title is the heading: keyword search sees it, and every chunk is embedded under it.
-            sections=[
-                Section(text=text, start_line=1, end_line=text.count("\n") + 1, heading_path=(title,) if title else ())
-            ],
-            title=title or None,
+    Returns the plan and the roots whose ignore files changed: those need a full `plan_paths`.
+    """
+    from semsearch.ingest.walk import IGNORE_FILES, FoundFile, walk_under
+
+    given = sorted({Path(p).expanduser().absolute() for p in paths})
+    root_paths = [Path(r).expanduser().resolve() for r in roots]
+    by_root: dict[Path, list[Path]] = {}
+    for path in given:
+        root = next((r for r in root_paths if is_under(str(path), [r])), None)
+        by_root.setdefault(root if root is not None else path, []).append(path)
+    rescan = [r for r, members in by_root.items() if r.is_dir() and any(p.name in IGNORE_FILES for p in members)]
+    for root in rescan:
+        del by_root[root]
+
+    plan = Plan(roots=root_paths, existing=collection.files() if by_root else {})
+    plan.scope = [str(p) for members in by_root.values() for p in members]
+    touched: list[FileRecord] = []
+    for root, members in by_root.items():
+        walked = walk_under(
+            root, members, include=options.include, exclude=options.exclude, max_file_bytes=options.max_file_bytes
         )
-        record = FileRecord(doc_id, len(text.encode()), 0, digest, "text", title or None)
-        jobs.append(_Job(record, old is None, lambda doc=doc: doc))
-    _index_jobs(index, jobs, report, lambda line: None, on_progress)
-    index.vectors.save(index.db)
-    report.seconds = time.perf_counter() - started
-    return report
+        for item in walked:
+            path = str(item.path)
+            if not isinstance(item, FoundFile):
+                if os.path.lexists(path):
+                    plan.keep.add(path)  # there but unreadable: keep what was indexed, as `add` does
+                    plan.report.fail(path, item.reason)
+                    options.warn(f"skipped {path}: {item.reason}")
+                continue
+            try:
+                record = _diff(plan, item.path, item.size, item.mtime_ns, touched)
+            except OSError:
+                if os.path.lexists(path):
+                    plan.keep.add(path)
+                    plan.report.fail(path, "cannot read file")
+                continue  # vanished between the event and the read: it is gone
+            plan.keep.add(path)
+            if record:
+                plan.jobs.append(Job(record, path not in plan.existing, functools.partial(extract_file, item.path)))
+    collection.touch(touched)
+    return plan, rescan
 
 
-def remove_paths(index: Index, paths: Iterable[str | os.PathLike]) -> int:
-    """Forget files (or every file under a folder); returns how many were removed."""
-    roots = [Path(p).expanduser().resolve() for p in paths]
-    gone = [p for p in index.db.files() if _is_under(p, roots)]
-    index.vectors  # noqa: B018 - load (or rebuild) before writing
-    if gone:
-        index.vectors.update(index.db.remove_files(gone), [], index.db.generation)
-        index.vectors.save(index.db)
-    return len(gone)
+def _diff(plan: Plan, path: Path, size: int, mtime_ns: int, touched: list[FileRecord]) -> FileRecord | None:
+    """The record to index for a file on disk, or None when the index already holds its content."""
+    old = plan.existing.get(str(path))
+    if old and old.size == size and old.mtime_ns == mtime_ns:
+        plan.report.unchanged += 1
+        return None
+    digest = file_hash(path)
+    if old and digest == old.content_hash:
+        plan.report.unchanged += 1
+        touched.append(FileRecord(str(path), size, mtime_ns, digest))
+        return None
+    return FileRecord(str(path), size, mtime_ns, digest)
 
 
-def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_progress) -> set[str]:
+# -- 2. extract, chunk, embed (locally) ----------------------------------------------------------------
+
+
+def run_jobs(collection: Collection, jobs: list[Job], report: IndexReport, options: RunOptions) -> set[str]:
     """Extract and chunk on a worker thread while this thread embeds and writes.
 
     Returns the paths found unindexable (empty, no text, corrupt): what was indexed from
@@ -216,38 +296,18 @@ def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_pr
 
     ready: queue.Queue = queue.Queue(maxsize=64)
     stop = threading.Event()
-    embedder = index.embedder
-    prefix = _document_prefix(index.model)
-    max_tokens = max(32, min(index.chunk_tokens, embedder.context_length - 16))
+    embedder = collection.embedder
 
     def produce() -> None:
-        from semsearch.ingest.chunk import chunk_document
-
         for job in jobs:
             if stop.is_set():
                 break
             path = job.record.path
             try:
                 doc = job.load()
-                pieces = chunk_document(
-                    doc, embedder.count_tokens, max_tokens=max_tokens, overlap_tokens=index.overlap_tokens
-                )
-                if not pieces:
-                    raise SemsearchError(f"{path}: no text to index")
-                chunks = [
-                    ChunkRecord(
-                        ordinal=c.ordinal,
-                        start_line=c.start_line,
-                        end_line=c.end_line,
-                        heading=c.heading,
-                        text=c.text,
-                        page=c.page,
-                        text_hash=text_hash(_embedding_text(prefix, c.heading or doc.title or "", c.text)),
-                    )
-                    for c in pieces
-                ]
+                chunks = chunk_records(collection, doc, embedder.count_tokens)
                 job.record.kind, job.record.title = doc.kind, doc.title
-                ready.put(_Pending(job.record, chunks, job.is_new))
+                ready.put(Extracted(job.record, chunks, job.is_new))
             except UnreadableFileError as e:
                 ready.put((path, str(e), False))
             except SemsearchError as e:
@@ -258,7 +318,7 @@ def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_pr
 
     worker = threading.Thread(target=produce, name="semsearch-extract", daemon=True)
     worker.start()
-    batch: list[_Pending] = []
+    batch: list[Extracted] = []
     unindexable: set[str] = set()
     done = 0
     try:
@@ -271,18 +331,15 @@ def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_pr
                 path, message, known = item
                 if known:
                     unindexable.add(path)
-                report.failed += 1
-                report.failures.append((path, message))
-                warn(f"skipped {message if message.startswith(path) else path + ': ' + message}")
+                report_failure(report, options, path, message)
             else:
                 batch.append(item)
                 if sum(len(p.chunks) for p in batch) >= WRITE_BATCH_CHUNKS:
-                    _write_batch(index, batch, report, prefix)
+                    commit_files(collection, batch, report)
                     batch = []
-            if on_progress:
-                on_progress(done, len(jobs))
+            options.progress(done, len(jobs))
         if batch:
-            _write_batch(index, batch, report, prefix)
+            commit_files(collection, batch, report)
     finally:
         stop.set()
         while worker.is_alive():  # unblock a producer waiting on a full queue
@@ -293,24 +350,35 @@ def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_pr
     return unindexable
 
 
-def _write_batch(index: Index, batch: list[_Pending], report: IndexReport, prefix: str) -> None:
+def report_failure(report: IndexReport, options: RunOptions, path: str, message: str) -> None:
+    report.fail(path, message)
+    options.warn(f"skipped {message if message.startswith(path) else path + ': ' + message}")
+
+
+# -- 3. commit -----------------------------------------------------------------------------------------
+
+
+def commit_files(collection: Collection, batch: list[Extracted], report: IndexReport) -> None:
+    """Write a batch of files in one transaction. Chunks whose text is stored reuse its vector;
+    the rest are embedded here unless the batch brought their vectors (Ray)."""
     hashes = [c.text_hash for p in batch for c in p.chunks]
-    known = index.db.vectors_by_hash(hashes)
+    known = collection.known_vectors(hashes)
+    brought = {h: v for p in batch for h, v in p.vectors.items() if h not in known}
+    known.update(brought)
     missing: dict[str, str] = {}
-    for pending in batch:
-        title = pending.record.title or ""
-        for c in pending.chunks:
+    for item in batch:
+        title = item.record.title or ""
+        for c in item.chunks:
             if c.text_hash not in known and c.text_hash not in missing:
-                missing[c.text_hash] = _embedding_text(prefix, c.heading or title, c.text)
+                missing[c.text_hash] = collection.embedding_text(c.heading or title, c.text)
     if missing:
-        fresh = index.embedder.embed(list(missing.values()))
+        fresh = collection.embedder.embed(list(missing.values()))
         known.update(zip(missing.keys(), fresh, strict=True))
-    report.chunks_embedded += len(missing)
-    report.chunks_reused += len(hashes) - len(missing)
-    items = [(p.record, p.chunks, np.vstack([known[c.text_hash] for c in p.chunks]).astype(np.float32)) for p in batch]
-    removed, added = index.db.write_files(items)
-    pause_point("batch-committed")
-    index.vectors.update(removed, added, index.db.generation)
+    report.chunks_embedded += len(missing) + len(brought)
+    report.chunks_reused += len(hashes) - len(missing) - len(brought)
+    collection.write(
+        [(p.record, p.chunks, np.vstack([known[c.text_hash] for c in p.chunks]).astype(np.float32)) for p in batch]
+    )
     for p in batch:
         if p.is_new:
             report.new += 1
@@ -318,145 +386,125 @@ def _write_batch(index: Index, batch: list[_Pending], report: IndexReport, prefi
             report.changed += 1
 
 
-def _extract(path: Path):
-    from semsearch.ingest.extract import extract
-
-    return extract(path)
+# -- 4. finish -----------------------------------------------------------------------------------------
 
 
-def _file_hash(path: Path) -> str:
-    with path.open("rb") as f:  # file_digest reuses one buffer; read(1 MiB) allocated 1 MiB a call
-        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+def finish(collection: Collection, plan: Plan, unindexable: set[str], options: RunOptions) -> IndexReport:
+    """Remove what the run looked at and found gone; save the vector cache; close the report.
+
+    Only what is known to be gone leaves the index: a file that no longer exists, one that
+    exists but can no longer be indexed (now empty, binary, too big), or one a standing rule
+    now hides (.gitignore, .semsearchignore, hidden or junk folders). A file or folder that
+    could not be looked at keeps what was indexed from it; a file outside this run's
+    --include/--exclude was not looked at, so it stays.
+    """
+    keep = plan.keep - unindexable
+    gone = [
+        p
+        for p in plan.existing
+        if p not in keep
+        and _at_or_under_any(p, plan.scope)
+        and not is_under(p, plan.unseen_folders)
+        and options.looks_at(p, plan.roots)
+    ]
+    if gone:
+        plan.report.deleted += collection.remove(gone)
+    collection.save()
+    plan.report.seconds = time.perf_counter() - plan.started
+    return plan.report
 
 
-def _is_under(path: str, roots: Sequence[Path | str]) -> bool:
-    return any(path == str(root) or path.startswith(str(root).rstrip(os.sep) + os.sep) for root in roots)
+def _at_or_under_any(path: str, folders: Sequence[str]) -> bool:
+    """Whether `path` or one of its parent folders is in `folders` (a walk up, not a scan of them)."""
+    wanted = set(folders)
+    current = Path(path)
+    return str(current) in wanted or any(str(parent) in wanted for parent in current.parents)
 
 
-def _embedding_text(prefix: str, heading: str, text: str) -> str:
-    """What the model sees for a chunk: the heading path gives a short passage its context."""
-    return f"{prefix}{heading}\n\n{text}" if heading else f"{prefix}{text}"
+# -- the runs ------------------------------------------------------------------------------------------
 
 
-def _document_prefix(model: str) -> str:
-    from semsearch.embed.registry import document_prefix
-
-    return document_prefix(model)
-
-
-def _query_prefix(model: str) -> str:
-    from semsearch.embed.registry import query_prefix
-
-    return query_prefix(model)
+def add_paths(collection: Collection, paths: Iterable[str | os.PathLike], options: RunOptions) -> IndexReport:
+    """Index files under `paths`: new and changed files are embedded, gone ones removed."""
+    paths = list(paths)
+    collection.record_model()
+    collection.vectors()  # load (or rebuild) before writing
+    plan = plan_paths(collection, paths, options)
+    unindexable = run_jobs(collection, plan.jobs, plan.report, options)
+    return finish(collection, plan, unindexable, options)
 
 
 def apply_changes(
-    index: Index,
-    paths: Iterable[str | os.PathLike],
-    *,
-    roots: Sequence[str | os.PathLike] = (),
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    on_warning: Callable[[str], None] | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
+    collection: Collection, paths: Iterable[str | os.PathLike], roots: Sequence[str | os.PathLike], options: RunOptions
 ) -> IndexReport:
     """Bring the index up to date for paths that changed on disk (files or folders; created,
     modified, deleted or moved), judging each by what is on disk now, under the rules of `add`.
 
-    `roots` are the folders the paths were found under (their ignore files and --include/--exclude
-    apply); a path under no root is judged alone. A changed ignore file re-runs `add_paths` over its
-    root. New files are written before gone ones are removed, so a moved file reuses its vectors.
+    A changed ignore file re-runs `add_paths` over its root. New files are written before gone
+    ones are removed, so a moved file reuses its vectors.
     """
-    from semsearch.ingest.walk import IGNORE_FILES, FoundFile, walk_under
-
-    started = time.perf_counter()
+    collection.record_model()
+    collection.vectors()
+    plan, rescan = plan_changes(collection, paths, roots, options)
     report = IndexReport()
-    warn = on_warning or (lambda line: None)
-    given = sorted({Path(p).expanduser().absolute() for p in paths})
-    root_paths = [Path(r).expanduser().resolve() for r in roots]
-    by_root: dict[Path, list[Path]] = {}
-    for path in given:
-        root = next((r for r in root_paths if _is_under(str(path), [r])), None)
-        by_root.setdefault(root if root is not None else path, []).append(path)
-
-    rescan = [r for r, members in by_root.items() if r.is_dir() and any(p.name in IGNORE_FILES for p in members)]
     if rescan:  # what an ignore file hides changed: the full incremental run over that root decides
-        _merge_reports(report, add_paths(index, rescan, include=include, exclude=exclude,
-                                         max_file_bytes=max_file_bytes, on_warning=on_warning))  # fmt: skip
-        for root in rescan:
-            del by_root[root]
-    if not by_root:
-        report.seconds = time.perf_counter() - started
+        report.merge(add_paths(collection, rescan, options))
+    if not plan.scope:
+        report.seconds = time.perf_counter() - plan.started
         return report
-
-    index.record_model()
-    vectors = index.vectors
-    existing = index.db.files()
-    seen: set[str] = set()
-    todo: list[_Job] = []
-    touched: list[FileRecord] = []
-    for root, members in by_root.items():
-        for item in walk_under(root, members, include=include, exclude=exclude, max_file_bytes=max_file_bytes):
-            path = str(item.path)
-            if not isinstance(item, FoundFile):
-                if os.path.lexists(path):
-                    seen.add(path)  # there but unreadable: keep what was indexed, as `add` does
-                    report.failed += 1
-                    report.failures.append((path, item.reason))
-                    warn(f"skipped {path}: {item.reason}")
-                continue
-            old = existing.get(path)
-            if old and old.size == item.size and old.mtime_ns == item.mtime_ns:
-                seen.add(path)
-                report.unchanged += 1
-                continue
-            try:
-                digest = _file_hash(item.path)
-            except OSError:
-                if os.path.lexists(path):
-                    seen.add(path)
-                    report.failed += 1
-                    report.failures.append((path, "cannot read file"))
-                continue  # vanished between the event and the read: it is gone
-            seen.add(path)
-            if old and digest == old.content_hash:
-                report.unchanged += 1
-                touched.append(FileRecord(path, item.size, item.mtime_ns, digest))
-                continue
-            record = FileRecord(path, item.size, item.mtime_ns, digest)
-            todo.append(_Job(record, old is None, functools.partial(_extract, item.path)))
-    index.db.touch_files(touched)
-
-    known_failures = len(report.failures)
-    _index_jobs(index, todo, report, lambda line: None, on_progress)
+    quiet = RunOptions(options.include, options.exclude, options.max_file_bytes, None, options.on_progress)
+    known_failures = len(plan.report.failures)
+    unindexable = run_jobs(collection, plan.jobs, plan.report, quiet)
     # A file that vanished before it could be read is gone, not failed.
-    vanished = {p for p, _ in report.failures[known_failures:] if not os.path.lexists(p)}
-    report.failures = [(p, m) for p, m in report.failures if p not in vanished]
-    report.failed = len(report.failures)
-    for path, message in report.failures[known_failures:]:
-        warn(f"skipped {message if message.startswith(path) else path + ': ' + message}")
-    seen -= vanished
-
-    # Whatever was indexed at or under a changed path and was not seen there now is gone.
-    changed_paths = {str(g) for g in given}
-    gone = [p for p in existing if p not in seen and _at_or_under_any(p, changed_paths)]
-    gone += [p for p in vanished if p in existing and p not in gone]
-    if gone:
-        vectors.update(index.db.remove_files(gone), [], index.db.generation)
-        report.deleted += len(gone)
-    vectors.save(index.db)
-    report.seconds = time.perf_counter() - started
+    vanished = {p for p, _ in plan.report.failures[known_failures:] if not os.path.lexists(p)}
+    plan.report.failures = [(p, m) for p, m in plan.report.failures if p not in vanished]
+    plan.report.failed = len(plan.report.failures)
+    for path, message in plan.report.failures[known_failures:]:
+        options.warn(f"skipped {message if message.startswith(path) else path + ': ' + message}")
+    plan.keep -= vanished
+    plan.scope += [p for p in vanished if p in plan.existing]
+    report.merge(finish(collection, plan, unindexable, options))
+    report.seconds = time.perf_counter() - plan.started
     return report
 
 
-def _at_or_under_any(path: str, folders: set[str]) -> bool:
-    """Whether `path` or one of its parent folders is in `folders` (a walk up, not a scan of them)."""
-    current = Path(path)
-    return str(current) in folders or any(str(parent) in folders for parent in current.parents)
+def add_texts(
+    collection: Collection, items: Iterable[tuple[str, str, str]], options: RunOptions | None = None
+) -> IndexReport:
+    """Index (id, title, text) triples that are not files, e.g. a BEIR corpus."""
+    from semsearch.ingest.extract import Document, Section
+
+    options = options or RunOptions()
+    collection.record_model()
+    collection.vectors()
+    plan = Plan(roots=[], existing=collection.files())
+    for doc_id, title, text in items:
+        digest = text_hash(f"{title}\x00{text}")
+        old = plan.existing.get(doc_id)
+        if old and old.content_hash == digest:
+            plan.report.unchanged += 1
+            continue
+        doc = Document(
+            path=Path(doc_id),
+            kind="text",
+            # The title is the heading: keyword search sees it, and every chunk is embedded under it.
+            sections=[
+                Section(text=text, start_line=1, end_line=text.count("\n") + 1, heading_path=(title,) if title else ())
+            ],
+            title=title or None,
+        )
+        record = FileRecord(doc_id, len(text.encode()), 0, digest, "text", title or None)
+        plan.jobs.append(Job(record, old is None, lambda doc=doc: doc))
+    run_jobs(collection, plan.jobs, plan.report, RunOptions(on_progress=options.on_progress))
+    return finish(collection, plan, set(), options)
 
 
-def _merge_reports(total: IndexReport, part: IndexReport) -> None:
-    for name in ("new", "changed", "unchanged", "deleted", "failed", "chunks_embedded", "chunks_reused"):
-        setattr(total, name, getattr(total, name) + getattr(part, name))
-    total.failures += part.failures
+def remove_paths(collection: Collection, paths: Iterable[str | os.PathLike]) -> int:
+    """Forget files (or every file under a folder); returns how many were removed."""
+    roots = [Path(p).expanduser().resolve() for p in paths]
+    gone = [p for p in collection.files() if is_under(p, roots)]
+    if not gone:
+        return 0
+    removed = collection.remove(gone)
+    collection.save()
+    return removed

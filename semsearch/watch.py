@@ -125,7 +125,7 @@ class Watcher:
         self.on_warning = on_warning or (lambda line: None)
         self.write_gate = write_gate or threading.RLock()
         self.force_polling = force_polling
-        self.wait_for_writer = index.wait_for_writer if wait_for_writer is None else wait_for_writer
+        self.wait_for_writer = index.collection.wait_for_writer if wait_for_writer is None else wait_for_writer
         self.state = WatchState(roots=[str(r) for r in self.roots])
         self._stop = threading.Event()
         self._index_dir = Path(index.path).resolve()
@@ -156,7 +156,9 @@ class Watcher:
         self._set(phase="waiting for the writer lock")
 
         try:
-            with self.index.writer_lock.hold(wait=self.wait_for_writer, on_wait=self.index.on_wait or self.on_warning):
+            with self.index.collection.writer_lock.hold(
+                wait=self.wait_for_writer, on_wait=self.index.collection.on_wait or self.on_warning
+            ):
                 while not self._stop.is_set():
                     present = [r for r in self.roots if r.exists()]
                     self._set(missing=[str(r) for r in self.roots if r not in present])
@@ -420,7 +422,7 @@ class WatchPrinter:
         folders = len(state.roots)
         text = f"{state.phase}: {folders} folder{'s' if folders != 1 else ''}"
         with contextlib.suppress(Exception):  # the counts are a courtesy; never fail the line for them
-            text += f", {self.index.db.file_count():,} files indexed"
+            text += f", {self.index.collection.file_count():,} files indexed"
         if state.pending:
             text += f", {state.pending} change{'s' if state.pending != 1 else ''} pending"
         if state.last_batch:

@@ -251,7 +251,7 @@ def test_a_file_that_cannot_be_read_keeps_what_was_indexed_but_an_emptied_one_le
         return real_read_bytes(self)
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
-    monkeypatch.setattr("semsearch.indexer._file_hash", lambda path: "changed")
+    monkeypatch.setattr("semsearch.indexer.file_hash", lambda path: "changed")
     report = index.add([docs])
     assert (report.failed, report.deleted) == (2, 1)
     assert sorted(Path(p).name for p in index.db.files()) == ["backup.md", "logging.md"]

@@ -1,11 +1,11 @@
-"""`semsearch index PATH... --ray`: the indexing pipeline as a Ray Data job.
+"""`semsearch index PATH... --ray`: the indexing pipeline with extraction, chunking and embedding on Ray.
 
-Listing (one task per root), hashing + extraction + chunking (CPU tasks, one row per chunk)
-and embedding (an actor pool: the in-process model, or clients of the `--embedder` hosts)
-run on the cluster; the rows stream back to this process, which writes them into the index
-exactly as a local run does: under the writer lock, one SQLite transaction per batch of
-files, the vector cache following each commit. So the index is the same, and a re-run skips
-unchanged files the same way (size + mtime, then content hash).
+The run is the local one (semsearch.indexer): the same plan (listing and diffing with the index,
+here on the driver), the same commits and the same removal at the end. Only the middle moves:
+extraction + chunking run as CPU tasks (one row per chunk) and embedding on an actor pool (the
+in-process model, or clients of the `--embedder` hosts); the rows stream back to this process,
+which commits them as a local run does. Chunks whose text the index already holds are not sent
+to the actors (a renamed file reuses its vectors), and whatever is gone is removed last.
 
 The cluster must see the files at the same paths (one machine, or a shared filesystem) and
 have semsearch installed. Ray is imported only here, only for `--ray`.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,19 +22,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from semsearch import indexer
+from semsearch.collection import embedding_text
 from semsearch.errors import SemsearchError
-from semsearch.indexer import (
-    DEFAULT_MAX_FILE_BYTES,
-    WRITE_BATCH_CHUNKS,
-    IndexReport,
-    _document_prefix,
-    _embedding_text,
-    _file_hash,
-    _is_under,
-)
+from semsearch.indexer import DEFAULT_MAX_FILE_BYTES, WRITE_BATCH_CHUNKS, Extracted, IndexReport, Plan, RunOptions
 from semsearch.store.db import ChunkRecord, FileRecord, text_hash
 
 if TYPE_CHECKING:  # pragma: no cover
+    from semsearch.collection import Collection
     from semsearch.index import Index
 
 MISSING_RAY = "--ray needs the Ray extra: pip install 'semsearch[ray]'"
@@ -77,29 +71,17 @@ def _embedder(spec: str, model: str):
     return _EMBEDDERS[key]
 
 
-def list_root(root: str, include: Sequence[str], exclude: Sequence[str], max_file_bytes: int) -> list[dict]:
-    """One root's files (path, size, mtime) and skips (path, reason): a Ray task."""
-    from semsearch.ingest.walk import FoundFile, walk
-
-    found = []
-    for item in walk([Path(root)], include=include, exclude=exclude, max_file_bytes=max_file_bytes):
-        if isinstance(item, FoundFile):
-            found.append({"path": str(item.path), "size": item.size, "mtime_ns": item.mtime_ns, "reason": ""})
-        else:
-            found.append({"path": str(item.path), "size": 0, "mtime_ns": 0, "reason": item.reason})
-    return found
-
-
 def _row(job: dict, **values) -> dict:
     """A uniform row (Arrow wants the same columns everywhere; None is encoded as a flag)."""
     row = {
         "path": job["path"],
         "size": job["size"],
         "mtime_ns": job["mtime_ns"],
-        "content_hash": "",
-        "is_new": job["old_hash"] == "",
-        "status": "chunk",  # chunk | unchanged | failed
+        "content_hash": job["content_hash"],
+        "is_new": job["is_new"],
+        "status": "chunk",  # chunk | failed
         "error": "",
+        "unindexable": False,  # failed on what the file holds (empty, corrupt), not on reading it
         "kind": "",
         "title": "",
         "has_title": False,
@@ -120,33 +102,31 @@ def _row(job: dict, **values) -> dict:
 
 
 def extract_and_chunk(job: dict) -> list[dict]:
-    """Hash, extract and chunk one file into one row per chunk: a Ray task (never raises)."""
-    from semsearch.indexer import _extract
+    """Extract and chunk one file into one row per chunk: a Ray task (never raises)."""
     from semsearch.ingest.chunk import chunk_document
+    from semsearch.ingest.extract import UnreadableFileError
 
     path = job["path"]
     try:
-        digest = _file_hash(Path(path))
-        if digest == job["old_hash"]:
-            return [_row(job, content_hash=digest, status="unchanged")]
-        doc = _extract(Path(path))
+        doc = indexer.extract_file(path)
         embedder = _embedder(job["spec"], job["model"])
         pieces = chunk_document(
             doc, embedder.count_tokens, max_tokens=job["max_tokens"], overlap_tokens=job["overlap_tokens"]
         )
         if not pieces:
             raise SemsearchError(f"{path}: no text to index")
-    except SemsearchError as e:
+    except UnreadableFileError as e:
         return [_row(job, status="failed", error=str(e))]
+    except SemsearchError as e:
+        return [_row(job, status="failed", error=str(e), unindexable=True)]
     except Exception as e:  # a broken file must never stop the run
-        return [_row(job, status="failed", error=f"{path}: {type(e).__name__}: {e}")]
+        return [_row(job, status="failed", error=f"{path}: {type(e).__name__}: {e}", unindexable=True)]
     rows = []
     for c in pieces:
-        embed_text = _embedding_text(job["prefix"], c.heading or doc.title or "", c.text)
+        embed_text = embedding_text(job["prefix"], c.heading or doc.title or "", c.text)
         rows.append(
             _row(
                 job,
-                content_hash=digest,
                 kind=doc.kind,
                 title=doc.title or "",
                 has_title=doc.title is not None,
@@ -169,20 +149,25 @@ def extract_and_chunk(job: dict) -> list[dict]:
 class EmbedActor:
     """An embedding worker: the in-process model, or a client of the embed hosts."""
 
-    def __init__(self, spec: str, model: str, dimensions: int):
+    def __init__(self, spec: str, model: str, dimensions: int, known: frozenset[str] = frozenset()):
+        """known: hashes of chunk texts the index already holds: not embedded again."""
         self.embedder = _embedder(spec, model)
         self.dimensions = dimensions
+        self.known = known
         from semsearch.embed.local import LocalEmbedder
 
         if isinstance(self.embedder, LocalEmbedder):
             self.embedder.loaded  # noqa: B018 - load the model now: a GPU actor without CUDA fails before any work
 
     def __call__(self, batch: dict) -> dict:
-        wanted = np.flatnonzero(batch["ordinal"] >= 0)
+        wanted = [i for i in np.flatnonzero(batch["ordinal"] >= 0) if str(batch["text_hash"][i]) not in self.known]
         vectors = np.zeros((len(batch["ordinal"]), self.dimensions), dtype=np.float32)
-        if len(wanted):
+        embedded = np.zeros(len(batch["ordinal"]), dtype=bool)
+        if wanted:
             vectors[wanted] = self.embedder.embed([str(batch["embed_text"][i]) for i in wanted])
+            embedded[wanted] = True
         batch["vector"] = vectors
+        batch["embedded"] = embedded
         del batch["embed_text"]  # only the vector travels back
         return batch
 
@@ -190,14 +175,14 @@ class EmbedActor:
 # -- the driver ---------------------------------------------------------------------------------------
 
 
-def actor_spec(index: Index, options: RayOptions) -> str:
+def actor_spec(collection: Collection, options: RayOptions) -> str:
     """What the actors embed with: the hosts named on the command line, else the driver's server, else local."""
     from semsearch.embed.ollama import OllamaEmbedder
     from semsearch.embed.pool import PooledEmbedder
 
     if options.embedder_spec:
         return options.embedder_spec
-    embedder = index.embedder
+    embedder = collection.embedder
     if isinstance(embedder, PooledEmbedder):
         return ",".join(embedder.hosts)
     if isinstance(embedder, OllamaEmbedder):
@@ -216,16 +201,18 @@ def add_paths_ray(
     reindex: bool = False,
     on_warning: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    run_options: RunOptions | None = None,
 ) -> IndexReport:
     """Index files under `paths` on a Ray cluster, into `index`, as `Index.add` would locally."""
     if reindex:  # the crash-safe rebuild (build beside, then swap) runs the local pipeline
         raise SemsearchError("--reindex runs locally: drop --ray for the rebuild, then use --ray for updates")
     ray = import_ray()
     options = options or RayOptions()
-    started = time.perf_counter()
-    roots = [Path(p).expanduser().resolve() for p in paths]
-    for root in roots:
-        if not root.exists():
+    run_options = run_options or RunOptions(include, exclude, max_file_bytes, on_warning, on_progress)
+    collection = index.collection
+    paths = list(paths)
+    for root in paths:
+        if not Path(root).expanduser().exists():
             raise SemsearchError(f"no such file or directory: {root}")
     owns_cluster = not ray.is_initialized()
     if owns_cluster:
@@ -235,61 +222,22 @@ def add_paths_ray(
         except (ConnectionError, ValueError, RuntimeError) as e:
             raise SemsearchError(f"cannot reach the Ray cluster at {options.address}: {e}") from None
     try:
-        with index.writing():
-            return _run(ray, index, roots, options, include, exclude, max_file_bytes, on_warning, on_progress, started)
+        with collection.writing():
+            return _run(ray, collection, paths, options, run_options)
     finally:
         if owns_cluster:
             ray.shutdown()
 
 
-def _run(ray, index, roots, options, include, exclude, max_file_bytes, on_warning, on_progress, started):
-    warn = on_warning or (lambda line: None)
-    report = IndexReport()
-    index.record_model()
-    vectors = index.vectors
-    embedder = index.embedder
-    spec = actor_spec(index, options)
-    plan = embed_plan(ray.cluster_resources(), spec, options.actors)  # before any change: a bad plan is one line
-
-    # 1. Listing: a task per root, compared with the index here (size + mtime first, as locally).
-    lister = ray.remote(list_root)
-    listing = ray.get([lister.remote(str(r), list(include), list(exclude), max_file_bytes) for r in roots])
-    existing = index.db.files()
-    seen: set[str] = set()
-    jobs: list[dict] = []
-    common = {
-        "spec": spec,
-        "model": index.model,
-        "prefix": _document_prefix(index.model),
-        "max_tokens": max(32, min(index.chunk_tokens, embedder.context_length - 16)),
-        "overlap_tokens": index.overlap_tokens,
-    }
-    for item in (item for found in listing for item in found):
-        path = item["path"]
-        if path in seen:
-            continue
-        seen.add(path)
-        if item["reason"]:
-            report.failed += 1
-            report.failures.append((path, item["reason"]))
-            warn(f"skipped {path}: {item['reason']}")
-            continue
-        old = existing.get(path)
-        if old and old.size == item["size"] and old.mtime_ns == item["mtime_ns"]:
-            report.unchanged += 1
-            continue
-        jobs.append({**item, **common, "old_hash": old.content_hash if old else ""})
-    gone = [p for p in existing if p not in seen and _is_under(p, roots)]
-    if gone:
-        vectors.update(index.db.remove_files(gone), [], index.db.generation)
-        report.deleted = len(gone)
-
-    # 2. Extraction + chunking as tasks, embedding on an actor pool; rows stream back here.
-    if jobs:
-        _stream(ray, index, jobs, plan, embedder.dimensions, report, warn, on_progress)
-    vectors.save(index.db)
-    report.seconds = time.perf_counter() - started
-    return report
+def _run(ray, collection: Collection, paths: list, options: RayOptions, run_options: RunOptions) -> IndexReport:
+    collection.record_model()
+    collection.vectors()  # load (or rebuild) before writing
+    embed = embed_plan(ray.cluster_resources(), actor_spec(collection, options), options.actors)  # a bad plan: 1 line
+    plan = indexer.plan_paths(collection, paths, run_options)
+    unindexable: set[str] = set()
+    if plan.jobs:
+        unindexable = _stream(ray, collection, plan, embed, run_options)
+    return indexer.finish(collection, plan, unindexable, run_options)
 
 
 @dataclass(frozen=True)
@@ -319,82 +267,109 @@ def embed_plan(resources: dict, spec: str, actors: int | None = None) -> EmbedPl
     return EmbedPlan(spec, actors or max(1, len(spec.split(","))), num_cpus=0.25)
 
 
-def _stream(ray, index, jobs, plan: EmbedPlan, dimensions, report, warn, on_progress) -> None:
+def _stream(ray, collection: Collection, plan: Plan, embed: EmbedPlan, options: RunOptions) -> set[str]:
+    """Extract, chunk and embed the plan's jobs on the cluster; commit files as their rows arrive.
+
+    Returns the paths found unindexable, as `indexer.run_jobs` does."""
     import ray.data
+
+    from semsearch.embed.registry import document_prefix
 
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # ours is the bar the user sees
+    common = {
+        "spec": embed.spec,
+        "model": collection.model,
+        "prefix": document_prefix(collection.model),
+        "max_tokens": collection.max_chunk_tokens,
+        "overlap_tokens": collection.overlap_tokens,
+    }
+    jobs = [
+        {
+            **common,
+            "path": job.record.path,
+            "size": job.record.size,
+            "mtime_ns": job.record.mtime_ns,
+            "content_hash": job.record.content_hash,
+            "is_new": job.is_new,
+        }
+        for job in plan.jobs
+    ]
+    known = collection.stored_hashes()
+    blocks = min(len(jobs), 4 * max(1, int(ray.cluster_resources()["CPU"])))
     dataset = (
-        ray.data.from_items(jobs, override_num_blocks=min(len(jobs), 4 * max(1, int(ray.cluster_resources()["CPU"]))))
+        ray.data.from_items(jobs, override_num_blocks=blocks)
         .flat_map(extract_and_chunk)
         .map_batches(
             EmbedActor,
-            fn_constructor_kwargs={"spec": plan.spec, "model": index.model, "dimensions": dimensions},
-            batch_size=EMBED_BATCH * (4 if plan.num_gpus else 1),
+            fn_constructor_kwargs={
+                "spec": embed.spec,
+                "model": collection.model,
+                "dimensions": collection.embedder.dimensions,
+                "known": known,
+            },
+            batch_size=EMBED_BATCH * (4 if embed.num_gpus else 1),
             batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=plan.actors),
-            num_cpus=plan.num_cpus,
-            num_gpus=plan.num_gpus,
+            compute=ray.data.ActorPoolStrategy(size=embed.actors),
+            num_cpus=embed.num_cpus,
+            num_gpus=embed.num_gpus,
         )
     )
-    touched: list[FileRecord] = []
+    report = plan.report
     partial: dict[str, list[dict]] = {}
-    batch: list[tuple[FileRecord, list[ChunkRecord], np.ndarray, bool]] = []
+    batch: list[Extracted] = []
+    unindexable: set[str] = set()
     done = 0
-
-    def file_done() -> None:
-        nonlocal done
-        done += 1
-        if on_progress:
-            on_progress(done, len(jobs))
-
     for row in _rows(dataset):
         path = str(row["path"])
-        record = FileRecord(path, int(row["size"]), int(row["mtime_ns"]), str(row["content_hash"]))
         if row["status"] == "failed":
-            report.failed += 1
-            report.failures.append((path, str(row["error"])))
-            message = str(row["error"])
-            warn(f"skipped {message if message.startswith(path) else path + ': ' + message}")
-            file_done()
-            continue
-        if row["status"] == "unchanged":
-            report.unchanged += 1
-            touched.append(record)
-            file_done()
-            continue
-        rows = partial.setdefault(path, [])
-        rows.append(row)
-        if len(rows) < int(row["n_chunks"]):
-            continue
-        del partial[path]
-        rows.sort(key=lambda r: int(r["ordinal"]))
-        record.kind = str(row["kind"])
-        record.title = str(row["title"]) if row["has_title"] else None
-        chunks = [
-            ChunkRecord(
-                ordinal=int(r["ordinal"]),
-                start_line=int(r["start_line"]),
-                end_line=int(r["end_line"]),
-                heading=str(r["heading"]) if r["has_heading"] else None,
-                text=str(r["text"]),
-                page=int(r["page"]) if r["has_page"] else None,
-                text_hash=str(r["text_hash"]),
-            )
-            for r in rows
-        ]
-        vectors = np.vstack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
-        batch.append((record, chunks, vectors, bool(row["is_new"])))
-        report.chunks_embedded += len(chunks)
-        if sum(len(c) for _, c, _, _ in batch) >= WRITE_BATCH_CHUNKS:
-            _commit(index, batch, report)
-            batch = []
-        file_done()
+            if row["unindexable"]:
+                unindexable.add(path)
+            indexer.report_failure(report, options, path, str(row["error"]))
+        else:
+            rows = partial.setdefault(path, [])
+            rows.append(row)
+            if len(rows) < int(row["n_chunks"]):
+                continue
+            del partial[path]
+            batch.append(_extracted(sorted(rows, key=lambda r: int(r["ordinal"]))))
+            if sum(len(e.chunks) for e in batch) >= WRITE_BATCH_CHUNKS:
+                indexer.commit_files(collection, batch, report)
+                batch = []
+        done += 1
+        options.progress(done, len(jobs))
     if batch:
-        _commit(index, batch, report)
+        indexer.commit_files(collection, batch, report)
     if partial:  # cannot happen unless rows were lost on the way: say so rather than index half a file
         raise SemsearchError(f"Ray returned incomplete chunks for {len(partial)} files, e.g. {next(iter(partial))}")
-    index.db.touch_files(touched)
+    return unindexable
+
+
+def _extracted(rows: list[dict]) -> Extracted:
+    """One file's rows, back as the pipeline's Extracted (with the vectors the actors made)."""
+    first = rows[0]
+    record = FileRecord(
+        str(first["path"]),
+        int(first["size"]),
+        int(first["mtime_ns"]),
+        str(first["content_hash"]),
+        str(first["kind"]),
+        str(first["title"]) if first["has_title"] else None,
+    )
+    chunks = [
+        ChunkRecord(
+            ordinal=int(r["ordinal"]),
+            start_line=int(r["start_line"]),
+            end_line=int(r["end_line"]),
+            heading=str(r["heading"]) if r["has_heading"] else None,
+            text=str(r["text"]),
+            page=int(r["page"]) if r["has_page"] else None,
+            text_hash=str(r["text_hash"]),
+        )
+        for r in rows
+    ]
+    vectors = {str(r["text_hash"]): np.asarray(r["vector"], dtype=np.float32) for r in rows if r["embedded"]}
+    return Extracted(record, chunks, bool(first["is_new"]), vectors)
 
 
 def _rows(dataset):
@@ -415,14 +390,3 @@ def _rows(dataset):
 
 
 _REMOTE_ERROR = re.compile(r"semsearch\.errors\.\w+: ([^\n]+)")
-
-
-def _commit(index: Index, batch, report: IndexReport) -> None:
-    """The local run's write path: one transaction for the files, the vector cache follows it."""
-    removed, added = index.db.write_files([(record, chunks, vectors) for record, chunks, vectors, _ in batch])
-    index.vectors.update(removed, added, index.db.generation)
-    for *_, is_new in batch:
-        if is_new:
-            report.new += 1
-        else:
-            report.changed += 1

@@ -10,12 +10,14 @@ not be confused: only the former may delete anything from an index.
 from __future__ import annotations
 
 import errno
-import fnmatch
+import functools
 import os
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from semsearch.paths import PathPattern, selected
 
 IGNORE_FILES = (".gitignore", ".semsearchignore")
 JUNK_DIRS = {"node_modules", "__pycache__", "venv", "site-packages", "dist", "build"}
@@ -91,14 +93,14 @@ def _ignored(path: Path, is_dir: bool, rules: Sequence[_IgnoreRules]) -> bool:
     return ignored
 
 
-def _matches(rel: str, patterns: Sequence[str]) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
-
-
 def _selected(rel: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
-    """Whether --include/--exclude globs let a file through (the walk and watch's single paths alike)."""
-    return (not include or _matches(rel, include)) and not (exclude and _matches(rel, exclude))
+    """Whether --include/--exclude let a file through (the walk and watch's single paths alike)."""
+    return selected(rel, _pattern(tuple(include)), _pattern(tuple(exclude)))
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(patterns: tuple[str, ...]) -> PathPattern | None:
+    return PathPattern.of(patterns)
 
 
 def printable(path: str | os.PathLike) -> str:

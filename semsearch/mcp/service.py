@@ -97,7 +97,7 @@ class SearchService:
             raise SemsearchError(f"k must be between 1 and 100, not {k}")
         index = self.reader()
         with self._read_lock:
-            hits = index.search(query, k, mode=mode, path_glob=path or None, **options)
+            hits = index.search(query, k, mode=mode, path=path or None, **options)
         results = [
             {
                 "path": hit.path,
@@ -116,7 +116,7 @@ class SearchService:
         return answer
 
     def _why_empty(self, index: Index, path: str | None) -> str:
-        if index.db.file_count() == 0:
+        if index.collection.file_count() == 0:
             return "the index is empty: call the `index` tool with the folders to search"
         if path:
             return f"no indexed file matches the path filter {path!r}; try without it"
@@ -202,7 +202,7 @@ def freshness(index: Index) -> dict:
     changed: list[str] = []
     missing: list[str] = []
     checked = 0
-    for path, record in index.db.files().items():
+    for path, record in index.collection.files().items():
         if not os.path.isabs(path):
             continue  # a document id (add_texts), not a file
         checked += 1

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from semsearch.errors import SemsearchError
+from semsearch.paths import PathPattern
 from semsearch.search.results import SearchResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from semsearch.index import Index
+    from semsearch.collection import Collection, Scope
 
 SEARCH_MODES = ("auto", "dense", "keyword", "hybrid")
 # auto becomes the default once it is measured not to lose to dense on any question set (benchmarks/QUALITY.md).
@@ -50,48 +51,53 @@ AUTO = AutoSettings()
 
 
 def search(
-    index: Index,
+    collection: Collection,
     text: str,
     k: int = 10,
     *,
     mode: str = DEFAULT_MODE,
-    path_glob: str | None = None,
+    path: str | PathPattern | None = None,
     min_score: float | None = None,
     files: bool = False,
     settings: AutoSettings = AUTO,
 ) -> list[SearchResult]:
-    """The k chunks of `index` that best match `text`, best first.
+    """The k chunks of the collection that best match `text`, best first.
 
+    path: a path pattern (semsearch.paths), applied inside candidate generation, so a filtered
+    search never loses a match to files outside the filter.
     files=True: the k best files instead, each as its best chunk (see `group_by_file`).
     min_score: a floor on the score; in `auto` mode, on the chunk's cosine similarity (its own
     scores are relative to the other candidates).
     """
     if mode not in SEARCH_MODES:
         raise SemsearchError(f"unknown search mode {mode!r}: choose one of {', '.join(SEARCH_MODES)}")
-    if not isinstance(k, int) or k < 1:
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise SemsearchError(f"k must be a positive number of results, not {k!r}")
     if not text.strip():
         raise SemsearchError("the query is empty")
-    index._check_model()
-    db = index.db
-    if not db.get_meta("model") or db.file_count() == 0:
+    pattern = path if isinstance(path, PathPattern) or path is None else PathPattern.of(path)
+    collection.check_model()
+    if not collection.has_model:
         return []
-    allowed = db.chunk_ids_for_paths(_glob(path_glob)) if path_glob else None
+    vector = collection.embed_queries([text])[0] if mode != "keyword" else None
     want = k * 5 if files else k
-    depth = want if allowed is None else want * 10
-    vector = index.embed_queries([text])[0] if mode != "keyword" else None
-    ranked = rank(index, text, depth, mode=mode, allowed=allowed, query_vector=vector, settings=settings)
-    if min_score is not None and mode == "auto" and ranked:
-        # auto's scores are relative (fused and adjusted); the floor is on meaning: the chunk's cosine.
-        cosines = db.vectors_for([i for i, _ in ranked]) @ vector
-        ranked = [pair for pair, cosine in zip(ranked, cosines, strict=True) if cosine >= min_score]
-    elif min_score is not None:
-        ranked = [(i, s) for i, s in ranked if s >= min_score]
-    if files:
-        paths = db.chunk_paths([i for i, _ in ranked])
-        ranked = _best_per_file(ranked, paths)
-    ranked = ranked[:k]
-    rows = db.chunks([i for i, _ in ranked])
+    # One read transaction: every id, vector and row below comes from the same committed state.
+    with collection.snapshot():
+        if collection.file_count() == 0:
+            return []
+        scope = collection.scope(pattern)
+        ranked = rank(collection, text, want, mode=mode, scope=scope, query_vector=vector, settings=settings)
+        if min_score is not None and mode == "auto" and ranked:
+            # auto's scores are relative (fused and adjusted); the floor is on meaning: the chunk's cosine.
+            cosines = collection.cosines(vector, [i for i, _ in ranked])
+            ranked = [(i, s) for i, s in ranked if cosines.get(i, -1.0) >= min_score]
+        elif min_score is not None:
+            ranked = [(i, s) for i, s in ranked if s >= min_score]
+        if files:
+            paths = collection.chunk_paths([i for i, _ in ranked])
+            ranked = _best_per_file(ranked, paths)
+        ranked = ranked[:k]
+        rows = collection.chunks([i for i, _ in ranked])
     return [
         SearchResult(
             path=r.path or "",
@@ -109,28 +115,31 @@ def search(
 
 
 def rank(
-    index: Index,
+    collection: Collection,
     text: str,
     depth: int,
     *,
     mode: str = DEFAULT_MODE,
-    allowed: np.ndarray | None = None,
+    scope: Scope | None = None,
     query_vector: np.ndarray | None = None,
     settings: AutoSettings = AUTO,
 ) -> list[tuple[int, float]]:
     """(chunk id, score) for a query, best first: the one ranking every caller (CLI, eval, MCP) shares.
 
     query_vector: the query's embedding when the caller embedded a batch of queries at once.
+    Call inside `collection.snapshot()` when the ids are read again afterwards.
     """
+    if query_vector is None and mode != "keyword":
+        query_vector = collection.embed_queries([text])[0]
     if mode == "keyword":
-        return keyword_candidates(index, text, depth, allowed)
+        return collection.keyword_candidates(text, depth, scope)
     if mode == "dense":
-        return dense_candidates(index, text, depth, allowed, query_vector)
+        return collection.dense_candidates(query_vector, depth, scope)
     from semsearch.search.fusion import HYBRID_DEPTH, fuse
 
     pool = max(HYBRID_DEPTH, depth)
-    dense = dense_candidates(index, text, pool, allowed, query_vector)
-    keyword = keyword_candidates(index, text, pool, allowed)
+    dense = collection.dense_candidates(query_vector, pool, scope)
+    keyword = collection.keyword_candidates(text, pool, scope)
     if mode == "hybrid":
         return fuse([dense, keyword])
     from semsearch.search.query import analyze
@@ -138,16 +147,16 @@ def rank(
     shape = analyze(text)
     if shape.is_symbol:
         weight = settings.symbol_dense_weight
-    elif settings.code_text_dense_weight is not None and _mostly_code(index, dense[:10]):
+    elif settings.code_text_dense_weight is not None and _mostly_code(collection, dense[:10]):
         weight = settings.code_text_dense_weight
     else:
         weight = max(settings.min_dense_weight, settings.text_dense_weight - keyword_peak(keyword))
     fused = fuse([dense, keyword], dense_weight=weight)
-    return rerank(index, fused, shape, settings)
+    return rerank(collection, fused, shape, settings)
 
 
-def _mostly_code(index: Index, top: list[tuple[int, float]]) -> bool:
-    labels = index.db.chunk_labels([i for i, _ in top])
+def _mostly_code(collection: Collection, top: list[tuple[int, float]]) -> bool:
+    labels = collection.chunk_labels([i for i, _ in top])
     return sum(kind == "code" for _, _, kind in labels.values()) * 2 > len(top)
 
 
@@ -159,12 +168,14 @@ def keyword_peak(keyword: list[tuple[int, float]], depth: int = 10) -> float:
     return (top - last) / top
 
 
-def rerank(index: Index, fused: list[tuple[int, float]], shape, settings: AutoSettings) -> list[tuple[int, float]]:
+def rerank(
+    collection: Collection, fused: list[tuple[int, float]], shape, settings: AutoSettings
+) -> list[tuple[int, float]]:
     """Add the signals' adjustments to the fused scores of the top candidates."""
     from semsearch.search import signals
 
     head, tail = fused[: settings.rerank_depth], fused[settings.rerank_depth :]
-    labels = index.db.chunk_labels([i for i, _ in head])
+    labels = collection.chunk_labels([i for i, _ in head])
     candidates = [signals.Candidate(i, s, *labels[i]) for i, s in head if i in labels]
     # Coherence is for source files (many small definitions); on prose it would favour long overview pages.
     bonus = signals.coherence([c for c in candidates if c.kind == "code"]) if settings.coherence else {}
@@ -203,31 +214,3 @@ def _best_per_file(ranked: list[tuple[int, float]], paths: dict[int, str]) -> li
             seen.add(path)
             best.append((chunk_id, score))
     return best
-
-
-def dense_candidates(
-    index: Index, text: str, depth: int, allowed: np.ndarray | None, query_vector: np.ndarray | None = None
-) -> list[tuple[int, float]]:
-    """(chunk id, cosine), best first; `allowed` restricts to those chunk ids (a path filter)."""
-    query = query_vector if query_vector is not None else index.embed_queries([text])[0]
-    if allowed is None:
-        return index.dense_ranking(query, depth)
-    if len(allowed) == 0:
-        return []
-    scores = index.db.vectors_for(allowed.tolist()) @ query
-    top = np.argsort(-scores)[:depth]
-    return [(int(allowed[i]), float(scores[i])) for i in top]
-
-
-def keyword_candidates(index: Index, text: str, depth: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-    """(chunk id, BM25), best first; `allowed` restricts to those chunk ids."""
-    hits = index.keyword_ranking(text, depth if allowed is None else depth * 10)
-    if allowed is not None:
-        keep = set(allowed.tolist())
-        hits = [h for h in hits if h[0] in keep]
-    return hits[:depth]
-
-
-def _glob(pattern: str) -> str:
-    """Let users write `docs/*.md` or `*.md`; stored paths are absolute."""
-    return pattern if pattern.startswith(("/", "*")) else "*/" + pattern

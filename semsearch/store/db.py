@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,6 @@ import numpy as np
 from semsearch.errors import DatabaseBusyError, SemsearchError
 
 SCHEMA_VERSION = 2  # 2: keyword index with identifier parts, symbol and path columns, kept by the writer
-HEADING_WEIGHT = 2.0  # BM25 weight of a chunk's heading (or document title) against its text; tuned on SciFact train
 # How long a statement waits for a lock another program holds (semsearch writers queue on the
 # index's writer lock first, so this only meets other tools, checkpoints and WAL recovery).
 BUSY_TIMEOUT_S = float(os.environ.get("SEMSEARCH_BUSY_TIMEOUT", "60"))
@@ -75,8 +74,6 @@ class _Connection(sqlite3.Connection):
         raise AssertionError("unreachable")
 
 
-SYMBOLS_WEIGHT = 4.0  # names a code chunk defines; tuned on benchmarks/code_questions.json
-PATH_WEIGHT = 2.0  # the file's name and folders
 # Identifiers stay whole ("add_api_route") and their parts are indexed beside them.
 _FTS_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -124,8 +121,11 @@ def text_hash(text: str) -> str:
 class Database:
     """SQLite storage for one index (thread-safe: one connection behind a lock)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, keyword_columns: KeywordColumns | None = None):
+        """keyword_columns: what the FTS index holds for a chunk (the policy lives in semsearch.search.keywords);
+        without it, a chunk's heading and text only."""
         self.path = path
+        self.keyword_columns = keyword_columns or plain_keyword_columns
         self.lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,7 +228,7 @@ class Database:
         """FTS rows for (chunk id, heading, text, file path, file kind)."""
         self.conn.executemany(
             "INSERT INTO chunks_fts(rowid, heading, text, symbols, path) VALUES (?, ?, ?, ?, ?)",
-            [keyword_columns(*row) for row in rows],
+            [self.keyword_columns(*row) for row in rows],
         )
 
     # -- meta -------------------------------------------------------------------------------------
@@ -300,6 +300,11 @@ class Database:
                 ):
                     found[h] = np.frombuffer(blob, dtype=np.float32)
         return found
+
+    def text_hashes(self) -> frozenset[str]:
+        """Every stored chunk text's hash."""
+        with self.lock:
+            return frozenset(r[0] for r in self.conn.execute("SELECT DISTINCT text_hash FROM chunks"))
 
     def write_files(
         self, items: Sequence[tuple[FileRecord, Sequence[ChunkRecord], np.ndarray]]
@@ -414,8 +419,13 @@ class Database:
 
     @contextlib.contextmanager
     def read_snapshot(self) -> Iterator[None]:
-        """Reads inside see one state of the database, however other processes commit meanwhile."""
+        """Reads inside see one state of the database, however other processes commit meanwhile.
+
+        Re-entrant, and exclusive among this connection's threads (they share one connection)."""
         with self.lock:
+            if self.conn.in_transaction:
+                yield
+                return
             self.conn.execute("BEGIN")  # deferred: a read snapshot that no commit can move
             try:
                 yield
@@ -531,34 +541,49 @@ class Database:
                     found[row[0]] = (row[1] or "", row[2] or "", row[3])
         return found
 
-    def chunk_ids_for_paths(self, glob: str) -> np.ndarray:
-        """Ids of chunks whose file path matches a GLOB pattern (for --path filtering)."""
+    def file_paths(self) -> dict[int, str]:
+        """Every indexed file's path by id (what a path filter is matched against)."""
         with self.lock:
-            rows = self.conn.execute(
-                "SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path GLOB ?", [glob]
-            ).fetchall()
+            return dict(self.conn.execute("SELECT id, path FROM files").fetchall())
+
+    def chunk_ids_of_files(self, file_ids: Iterable[int] | None = None) -> np.ndarray:
+        """Ids of the chunks of these files (all chunks for None), in id order."""
+        with self.lock:
+            if file_ids is None:
+                rows = self.conn.execute("SELECT id FROM chunks ORDER BY id").fetchall()
+            else:
+                rows = self.conn.execute(
+                    "SELECT id FROM chunks WHERE file_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                    [json.dumps(sorted(int(i) for i in file_ids))],
+                ).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
-    def vectors_for(self, ids: Sequence[int]) -> np.ndarray:
+    def vectors_for(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Stored vectors by chunk id; ids without a row (deleted by a writer meanwhile) are left out."""
+        found: dict[int, np.ndarray] = {}
         with self.lock:
-            out = []
             for part, marks in _batches([int(i) for i in ids]):
-                rows = dict(self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part))
-                out += [np.frombuffer(rows[i], dtype=np.float32) for i in part]
-        return np.vstack(out) if out else np.zeros((0, 0), np.float32)
+                for chunk_id, blob in self.conn.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part):
+                    found[chunk_id] = np.frombuffer(blob, dtype=np.float32)
+        return found
 
-    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """BM25 over chunk heading, text, defined symbols and file path via FTS5; higher score is better."""
-        expression = fts_query(query)
+    def keyword_search(
+        self, expression: str, k: int, weights: Sequence[float], file_ids: Iterable[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """BM25 over the FTS columns for an FTS5 MATCH expression, best first (higher is better).
+
+        file_ids restricts the search to those files' chunks before the top k is cut, so a filtered
+        search never loses a match to files outside the filter."""
         if not expression:
             return []
-        weights = f"{HEADING_WEIGHT}, 1.0, {SYMBOLS_WEIGHT}, {PATH_WEIGHT}"
+        bm25 = f"bm25(chunks_fts, {', '.join(str(float(w)) for w in weights)})"
+        sql = f"SELECT rowid, {bm25} AS score FROM chunks_fts WHERE chunks_fts MATCH ?"
+        parameters: list = [expression]
+        if file_ids is not None:
+            sql += " AND rowid IN (SELECT id FROM chunks WHERE file_id IN (SELECT value FROM json_each(?)))"
+            parameters.append(json.dumps(sorted(int(i) for i in file_ids)))
         with self.lock:
-            rows = self.conn.execute(
-                f"SELECT rowid, bm25(chunks_fts, {weights}) AS score FROM chunks_fts "
-                "WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
-                [expression, k],
-            ).fetchall()
+            rows = self.conn.execute(sql + " ORDER BY score LIMIT ?", [*parameters, k]).fetchall()
         return [(r[0], -r[1]) for r in rows]
 
     def close(self) -> None:
@@ -566,49 +591,9 @@ class Database:
             self.conn.close()
 
 
-# Words that match nearly every chunk: dropping them from keyword queries helps BM25 (SciFact train).
-STOPWORDS = frozenset(
-    "a an and are as at be by can did do does for from has have how i in is it its may of on or should that the "  # noqa: SIM905
-    "their there these this those to was were what when where which who why will with".split()
-)
+KeywordColumns = Callable[[int, "str | None", str, str, "str | None"], tuple]
 
 
-def fts_query(text: str) -> str:
-    """An FTS5 MATCH expression that ORs the words of free text, immune to FTS syntax in user input.
-
-    Stopwords are dropped unless the query has nothing else; a compound identifier also
-    matches its parts (`getUser` -> "getuser" OR "get" OR "user").
-    """
-    import re
-
-    from semsearch.ingest.identifiers import split_identifier
-
-    words: list[str] = []
-    for word in re.findall(r"\w+", text):
-        words += [word.lower(), *split_identifier(word)]
-    words = list(dict.fromkeys(words))
-    content = [w for w in words if w not in STOPWORDS] or words
-    return " OR ".join(f'"{w}"' for w in content)
-
-
-def keyword_columns(chunk_id: int, heading: str, text: str, path: str, kind: str | None) -> tuple:
-    """What the keyword index holds for a chunk: (rowid, heading, text + identifier parts, symbols, path).
-
-    Symbols are the names in a code chunk's heading (`core.py > Context > invoke`); the path
-    column holds the file's name and its two parent folders, with their parts.
-    """
-    import os
-
-    from semsearch.ingest.identifiers import identifier_parts
-
-    heading = heading or ""
-    parts = identifier_parts(text)
-    symbols = ""
-    if kind == "code" and " > " in heading:
-        names = [n for step in heading.split(" > ")[1:] for n in step.split(", ")]
-        symbols = " ".join(names) + " " + identifier_parts(" ".join(names))
-    where = ""
-    if path and os.path.isabs(path):
-        tail = " ".join(Path(path).parts[-3:])
-        where = tail + " " + identifier_parts(tail)
-    return chunk_id, heading, f"{text}\n{parts}" if parts else text, symbols.strip(), where.strip()
+def plain_keyword_columns(chunk_id: int, heading: str | None, text: str, path: str, kind: str | None) -> tuple:
+    """FTS row of a chunk when no keyword policy is given: heading and text only."""
+    return chunk_id, heading or "", text, "", ""

@@ -142,6 +142,10 @@ class VectorIndex:
             self.disk.close()
         self.index, self.disk, self.trained_on = None, None, 0
 
+    def close(self) -> None:
+        """Close the on-disk files; a replaced or finished cache must not keep them open."""
+        self._drop()
+
     @property
     def nprobe(self) -> int:
         return self.disk.nprobe if self.disk is not None else 0

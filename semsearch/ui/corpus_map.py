@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from semsearch.store.db import Database
+from semsearch.collection import Collection
 
 # Tableau 10, the colorblind-friendlier categorical palette, without its grey (kept for "other").
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
@@ -88,16 +88,22 @@ def pca_2d(vectors: np.ndarray) -> np.ndarray:
     return (xy - low) / span
 
 
-def build_map(db: Database, display: Callable[[str], str], *, max_points: int = 2500) -> CorpusMap:
-    ids = db.chunk_ids_for_paths("*")
+def build_map(collection: Collection, display: Callable[[str], str], *, max_points: int = 2500) -> CorpusMap:
+    with collection.snapshot():
+        return _build_map(collection, display, max_points)
+
+
+def _build_map(collection: Collection, display: Callable[[str], str], max_points: int) -> CorpusMap:
+    ids = collection.chunk_ids()
     total = len(ids)
     if total > max_points:
         ids = ids[np.linspace(0, total - 1, max_points).astype(np.int64)]
     if len(ids) == 0:
         return CorpusMap(total_chunks=0)
-    rows = db.chunks(ids.tolist())
-    ids = np.array([i for i in ids.tolist() if i in rows], dtype=np.int64)
-    xy = pca_2d(db.vectors_for(ids.tolist()).astype(np.float64))
+    rows = collection.chunks(ids.tolist())
+    vectors = collection.stored_vectors([i for i in ids.tolist() if i in rows])
+    ids = np.array(list(vectors), dtype=np.int64)
+    xy = pca_2d(np.vstack(list(vectors.values())).astype(np.float64))
     paths = {i: display(rows[i].path or "") for i in ids.tolist()}
     folders = {i: top_folder(p) for i, p in paths.items()}
     counts = Counter(folders.values())

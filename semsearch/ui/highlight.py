@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from semsearch.store.db import STOPWORDS
+from semsearch.search.keywords import STOPWORDS
 
 Parts = list[tuple[str, bool]]
 

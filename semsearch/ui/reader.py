@@ -9,7 +9,6 @@ index, so searches see the new files.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,14 +113,6 @@ def line_span(start: int, end: int, page: int | None = None) -> str:
     return f"page {page}, {span}" if page else span
 
 
-def glob_for(path_filter: str) -> str | None:
-    """The path box takes a glob (`docs/*.md`, `*.pdf`) or plain text matched anywhere in the path."""
-    text = path_filter.strip()
-    if not text:
-        return None
-    return text if any(c in text for c in "*?[") else f"*{text}*"
-
-
 class IndexReader:
     """One index, opened for reading only, shared by the page's request threads."""
 
@@ -134,41 +125,35 @@ class IndexReader:
         threads: int | None = None,
     ):
         """threads: OpenMP threads for the vector search (None: FAISS's default, all cores)."""
-        self._spec = (index_path, model)
         self.threads = threads
-        self._embedder = embedder  # the loaded model once warm_up ran, so a reopen does not load it again
+        # One Index for every request thread: its collection takes reads in turn on one connection,
+        # follows other processes' commits (reloading the vector cache, closing the old one's files).
         self.index = Index(index_path, create=False, embedder=embedder, model=model)
         self.path = self.index.path
-        self._lock = threading.Lock()
-        self._generation = self.index.db.generation
         self._root: tuple[int, str] | None = None
         self._map = None
 
     # -- keeping up with writers ---------------------------------------------------------------------
 
     def current(self) -> Index:
-        """The open index, reopened once another process has committed a write."""
-        generation = self.index.db.generation
-        if generation != self._generation:
-            with self._lock:
-                if generation != self._generation:
-                    fresh = Index(self._spec[0], create=False, model=self._spec[1], embedder=self._embedder)
-                    self.index, self._generation, self._root, self._map = fresh, generation, None, None
         return self.index
+
+    @property
+    def _generation(self) -> int:
+        return self.index.collection.generation
 
     def warm_up(self) -> str | None:
         """Load the vectors and the model now, so the first keystroke is answered fast. Returns the embedder."""
-        index = self.current()
-        if not index.db.get_meta("model"):
+        collection = self.index.collection
+        if not collection.has_model:
             return None
-        index.vectors  # noqa: B018 (loads or rebuilds the vector cache)
-        index.embed_queries(["warm up"])
-        self._embedder = index.embedder
-        return index.embedder.description
+        collection.current_vectors()
+        collection.embed_queries(["warm up"])
+        return collection.embedder.description
 
     def close(self) -> None:
-        """Close the database only: Index.close() would try the writer lock to save the vector cache."""
-        self.index.db.close()
+        """Close without saving the vector cache: a reader leaves that to writers."""
+        self.index.collection.close(save=False)
 
     # -- display paths -------------------------------------------------------------------------------
 
@@ -177,7 +162,7 @@ class IndexReader:
         index = self.current()
         generation = self._generation
         if self._root is None or self._root[0] != generation:
-            paths = list(index.db.files())
+            paths = list(index.collection.files())
             root = ""
             if paths and all(os.path.isabs(p) for p in paths):
                 root = os.path.commonpath(paths)
@@ -209,10 +194,10 @@ class IndexReader:
 
                 faiss.omp_set_num_threads(self.threads)  # per thread: each request thread has its own setting
             try:
-                results = index.search(query, k, mode=mode, path_glob=glob_for(path_filter))
+                results = index.search(query, k, mode=mode, path=path_filter.strip() or None)
             except SemsearchError as e:
                 raise SemsearchError(str(e), 400) from None
-            rows = index.db.chunks([r.chunk_id for r in results])
+            rows = index.collection.chunks([r.chunk_id for r in results])
             for rank, r in enumerate(results, start=1):
                 row = rows.get(r.chunk_id)
                 if row is None:  # removed by a writer between the ranking and this read
@@ -240,10 +225,10 @@ class IndexReader:
     def file_view(self, file_id: int, chunk_id: int | None = None, page: int | None = None) -> FileView:
         """A file the index holds, by id; its text is shown only while it still is what was indexed."""
         index = self.current()
-        record = index.db.file_by_id(file_id) if 0 <= file_id < 2**63 else None  # SQLite ids are 64-bit
+        record = index.collection.file_by_id(file_id) if 0 <= file_id < 2**63 else None  # SQLite ids are 64-bit
         if record is None:
             raise NotInIndexError(f"the index holds no file with id {file_id}")
-        chunks = index.db.file_chunks(file_id)
+        chunks = index.collection.file_chunks(file_id)
         focus = None
         if chunk_id is not None:
             focus = next((c for c in chunks if c.id == chunk_id), None)
@@ -274,7 +259,7 @@ class IndexReader:
         index = self.current()
         generation = self._generation
         if self._map is None or self._map[0] != generation:
-            self._map = (generation, build_map(index.db, self.display, max_points=max_points))
+            self._map = (generation, build_map(index.collection, self.display, max_points=max_points))
         return self._map[1]
 
 
@@ -288,11 +273,11 @@ def last_update(index_dir: Path) -> str | None:
 
 def _load_text(view: FileView) -> None:
     """Fill view.lines from the file on disk, but only if its content still hashes to what was indexed."""
-    from semsearch.indexer import _file_hash
+    from semsearch.indexer import file_hash
 
     path = Path(view.record.path)
     try:
-        unchanged = path.is_absolute() and path.is_file() and _file_hash(path) == view.record.content_hash
+        unchanged = path.is_absolute() and path.is_file() and file_hash(path) == view.record.content_hash
     except OSError:
         unchanged = False
     if not unchanged:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from semsearch.ingest.identifiers import identifier_parts, is_compound, split_identifier
-from semsearch.store.db import SCHEMA_VERSION, ChunkRecord, Database, FileRecord, fts_query, text_hash
+from semsearch.search.keywords import fts_query, keyword_columns, keyword_search
+from semsearch.store.db import SCHEMA_VERSION, ChunkRecord, Database, FileRecord, text_hash
 
 
 @pytest.mark.parametrize(
@@ -49,33 +50,33 @@ def write(db: Database, path: str, heading: str, text: str, kind: str = "code") 
 
 
 def test_parts_of_identifiers_match_words_and_whole_identifiers_match_exactly(tmp_path):
-    db = Database(tmp_path / "index.db")
+    db = Database(tmp_path / "index.db", keyword_columns=keyword_columns)
     camel = write(db, "/src/app.py", "app.py > Api", "raise HTTPException(404)")
     prose = write(db, "/docs/errors.md", "Errors", "an exception over http", kind="markdown")
-    assert {i for i, _ in db.keyword_search("http exception", 5)} == {camel, prose}
-    assert db.keyword_search("HTTPException", 5)[0][0] == camel  # the whole name is the rarer, stronger term
+    assert {i for i, _ in keyword_search(db, "http exception", 5)} == {camel, prose}
+    assert keyword_search(db, "HTTPException", 5)[0][0] == camel  # the whole name is the rarer, stronger term
     db.close()
 
 
 def test_defined_symbols_and_file_paths_are_weighted_columns(tmp_path):
-    db = Database(tmp_path / "index.db")
+    db = Database(tmp_path / "index.db", keyword_columns=keyword_columns)
     user = write(db, "/src/accounts.py", "accounts.py > load_user", "return db.fetch(key)")
     mention = write(db, "/src/views.py", "views.py > page", "user = load_user(key); show(load_user)")
-    assert db.keyword_search("load_user", 5)[0][0] == user  # defines it once beats mentions it twice
-    assert db.keyword_search("accounts", 5) == [(user, pytest.approx(db.keyword_search("accounts", 5)[0][1]))]
-    assert mention in {i for i, _ in db.keyword_search("load_user", 5)}
+    assert keyword_search(db, "load_user", 5)[0][0] == user  # defines it once beats mentions it twice
+    assert keyword_search(db, "accounts", 5) == [(user, pytest.approx(keyword_search(db, "accounts", 5)[0][1]))]
+    assert mention in {i for i, _ in keyword_search(db, "load_user", 5)}
     db.close()
 
 
 def test_removed_files_leave_the_keyword_index(tmp_path):
-    db = Database(tmp_path / "index.db")
+    db = Database(tmp_path / "index.db", keyword_columns=keyword_columns)
     write(db, "/src/a.py", "a.py > getUser", "def getUser(): pass")
-    assert db.keyword_search("user", 5)
+    assert keyword_search(db, "user", 5)
     db.remove_files(["/src/a.py"])
-    assert db.keyword_search("user", 5) == [] and db.keyword_search("getUser", 5) == []
+    assert keyword_search(db, "user", 5) == [] and keyword_search(db, "getUser", 5) == []
     write(db, "/src/b.py", "b.py > getUser", "def getUser(): pass")
     db.clear()
-    assert db.keyword_search("user", 5) == []
+    assert keyword_search(db, "user", 5) == []
     db.close()
 
 
@@ -108,22 +109,22 @@ def test_an_index_of_schema_1_is_migrated_and_keeps_its_chunks(tmp_path):
     assert sqlite3.connect(tmp_path / "index.db").execute(
         "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'user'"
     ).fetchone() == (0,)  # noqa: E501
-    db = Database(tmp_path / "index.db")
+    db = Database(tmp_path / "index.db", keyword_columns=keyword_columns)
     assert db.get_meta("schema_version") == str(SCHEMA_VERSION) == "2"
     assert db.generation == 3 and db.chunk_count() == 1
-    assert [i for i, _ in db.keyword_search("get user", 5)] == [7]
-    assert [i for i, _ in db.keyword_search("users", 5)] == [7]  # the path column
+    assert [i for i, _ in keyword_search(db, "get user", 5)] == [7]
+    assert [i for i, _ in keyword_search(db, "users", 5)] == [7]  # the path column
     db.remove_files(["/src/users.py"])  # old triggers are gone: a delete leaves no stale keyword row
-    assert db.keyword_search("getUser", 5) == []
+    assert keyword_search(db, "getUser", 5) == []
     db.close()
-    Database(tmp_path / "index.db").close()  # opening again is a no-op
+    Database(tmp_path / "index.db", keyword_columns=keyword_columns).close()  # opening again is a no-op
 
 
 def test_an_index_from_a_newer_semsearch_is_refused(tmp_path):
-    Database(tmp_path / "index.db").close()
+    Database(tmp_path / "index.db", keyword_columns=keyword_columns).close()
     conn = sqlite3.connect(tmp_path / "index.db")
     conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
     with pytest.raises(Exception, match="index schema 99 is newer than this semsearch"):
-        Database(tmp_path / "index.db")
+        Database(tmp_path / "index.db", keyword_columns=keyword_columns)

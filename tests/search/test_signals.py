@@ -21,6 +21,9 @@ class FakeIndex:
     def __init__(self, db: Database):
         self.db = db
 
+    def chunk_labels(self, ids):
+        return self.db.chunk_labels(ids)
+
 
 @pytest.fixture
 def index(tmp_path):
@@ -146,10 +149,10 @@ class RankingIndex(FakeIndex):
     def embed_queries(self, texts):
         return np.zeros((len(texts), 4), np.float32)
 
-    def dense_ranking(self, query, depth):
+    def dense_candidates(self, query, depth, scope=None):
         return self.dense[:depth]
 
-    def keyword_ranking(self, text, depth):
+    def keyword_candidates(self, text, depth, scope=None):
         return self.keyword[:depth]
 
 

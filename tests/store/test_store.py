@@ -8,7 +8,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from semsearch.store.db import ChunkRecord, Database, FileRecord, fts_query, text_hash
+from semsearch.search.keywords import fts_query, keyword_columns, keyword_search
+from semsearch.store.db import ChunkRecord, Database, FileRecord, text_hash
 from semsearch.store.vectors import VectorIndex
 
 DIMS = 8
@@ -28,7 +29,7 @@ def file_with_chunks(path: str, texts: list[str], seed: int = 0):
 
 @pytest.fixture
 def db(tmp_path):
-    database = Database(tmp_path / "index.db")
+    database = Database(tmp_path / "index.db", keyword_columns=keyword_columns)
     yield database
     database.close()
 
@@ -45,16 +46,16 @@ def test_write_files_replaces_a_files_chunks_and_bumps_the_generation(db):
 
 def test_keyword_index_follows_inserts_and_deletes(db):
     db.write_files([file_with_chunks("/a.md", ["rotating logs with logrotate", "backups"])])
-    assert [db.chunks([i])[i].text for i, _ in db.keyword_search("logrotate", 5)] == ["rotating logs with logrotate"]
+    assert [db.chunks([i])[i].text for i, _ in keyword_search(db, "logrotate", 5)] == ["rotating logs with logrotate"]
     db.remove_files(["/a.md"])
-    assert db.keyword_search("logrotate", 5) == []
+    assert keyword_search(db, "logrotate", 5) == []
 
 
 def test_keyword_query_with_fts_syntax_characters_is_not_an_error(db):
     db.write_files([file_with_chunks("/a.md", ["error E1234 in module"])])
     assert fts_query('"E1234" AND (NOT') == '"e1234" OR "not"'  # "and" is a stopword
     assert fts_query("what is it") == '"what" OR "is" OR "it"'  # nothing but stopwords: keep them
-    assert len(db.keyword_search('E1234" AND (NOT *', 5)) == 1
+    assert len(keyword_search(db, 'E1234" AND (NOT *', 5)) == 1
 
 
 def test_a_failed_transaction_leaves_the_previous_version(db):
@@ -62,7 +63,7 @@ def test_a_failed_transaction_leaves_the_previous_version(db):
     record, chunks, _ = file_with_chunks("/a.md", ["new one", "new two"])
     with pytest.raises(ValueError):  # vectors do not match the chunks
         db.write_files([(record, chunks, np.zeros((1, DIMS), np.float32))])
-    assert [c.text for c in db.chunks([i for i, _ in db.keyword_search("original", 5)]).values()] == ["original"]
+    assert [c.text for c in db.chunks([i for i, _ in keyword_search(db, "original", 5)]).values()] == ["original"]
     assert db.chunk_count() == 1
 
 
@@ -263,7 +264,7 @@ def test_two_processes_creating_one_index_agree_on_its_identity(tmp_path, monkey
     """Both saw no schema yet; the later one's creation must not reset the first one's id or generation."""
     from semsearch.store import db as db_module
 
-    first = Database(tmp_path / "index.db")
+    first = Database(tmp_path / "index.db", keyword_columns=keyword_columns)
     first.conn.execute("UPDATE meta SET value = '7' WHERE key = 'generation'")  # the first one already wrote
     real_execute = db_module._Connection.execute
 
@@ -273,7 +274,7 @@ def test_two_processes_creating_one_index_agree_on_its_identity(tmp_path, monkey
         return real_execute(self, sql, parameters)
 
     monkeypatch.setattr(db_module._Connection, "execute", racing)
-    second = Database(tmp_path / "index.db")
+    second = Database(tmp_path / "index.db", keyword_columns=keyword_columns)
     assert second.state() == first.state() and second.state()[1] == 7
     first.close()
     second.close()

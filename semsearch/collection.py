@@ -1,0 +1,358 @@
+"""The collection layer: one index folder's storage and model behind one small interface.
+
+SQLite (the truth), the vector cache (FAISS or the on-disk IVF), the writer lock, the embedder
+and the model check live here. The indexing pipeline, the search engine, `watch`, MCP, the
+page and Ray use this interface; `semsearch.Index` is the public façade over it.
+
+Readers: every read that must agree with another (candidate ids, their vectors, their rows)
+runs inside `snapshot()`, one SQLite read transaction, so a writer in another process can
+commit meanwhile without a reader ever meeting a chunk id whose row is gone. One Collection may
+serve many threads: snapshots take turns on its one connection, and the vector cache is
+swapped (and the replaced one closed) under a lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from semsearch.embed.base import Embedder
+from semsearch.errors import IndexMismatchError
+from semsearch.paths import PathPattern
+from semsearch.search.keywords import keyword_columns, keyword_search
+from semsearch.store.db import ChunkRecord, Database, FileRecord
+from semsearch.store.location import DB_FILE
+from semsearch.store.lock import WriterLock
+from semsearch.store.pausepoints import pause_point
+from semsearch.store.vectors import VectorIndex, remove_temp_files
+
+DEFAULT_CHUNK_TOKENS = 200
+DEFAULT_OVERLAP_TOKENS = 30
+REBUILD_DIR = ".rebuild"  # where --reindex builds the new index, inside the live one's folder
+VECTOR_FILE = "vectors.faiss"
+
+Ranking = list[tuple[int, float]]  # (chunk id, score), best first
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The files a search may return: None in a Collection method means every file."""
+
+    file_ids: frozenset[int]
+
+    def __len__(self) -> int:
+        return len(self.file_ids)
+
+
+class Collection:
+    """An index folder: files, chunks, vectors and the model that made them."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        embedder: Embedder | str | None = None,
+        model: str | None = None,
+        chunk_tokens: int | None = None,
+        overlap_tokens: int | None = None,
+        wait_for_writer: bool = True,
+        on_wait: Callable[[str], None] | None = None,
+    ):
+        self.path = Path(path)
+        self.db = Database(self.path / DB_FILE, keyword_columns=keyword_columns)
+        meta = self.db.meta()
+        # An embedder object knows its model; recording "all-minilm" for it would mislabel the index.
+        given = embedder.model if isinstance(embedder, Embedder) else None
+        self.model = model or given or meta.get("model") or "all-minilm"
+        self._embedder_spec = embedder
+        self._embedder: Embedder | None = embedder if isinstance(embedder, Embedder) else None
+        self.chunk_tokens = chunk_tokens or int(meta.get("chunk_tokens", 0)) or DEFAULT_CHUNK_TOKENS
+        self.overlap_tokens = (
+            overlap_tokens if overlap_tokens is not None else int(meta.get("overlap_tokens", DEFAULT_OVERLAP_TOKENS))
+        )
+        self._vectors: VectorIndex | None = None
+        self._vectors_lock = threading.RLock()
+        self.writer_lock = WriterLock(self.path)
+        self.wait_for_writer = wait_for_writer
+        self.on_wait = on_wait
+
+    # -- the model ----------------------------------------------------------------------------------
+
+    def check_model(self) -> None:
+        """Refuse to mix vectors of two models in one index."""
+        meta = self.db.meta()
+        built_with = meta.get("model")
+        if built_with and built_with != self.model:
+            raise IndexMismatchError(
+                f"index {self.path} was built with model {built_with} ({meta.get('dimensions')} dims), "
+                f"not {self.model}; rebuild it with `semsearch index --reindex -m {self.model} PATH...` "
+                "or choose another --index"
+            )
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.open_embedder()
+
+    def open_embedder(self, *, check_model: bool = True) -> Embedder:
+        """The embedder; check_model=False for --reindex, which may switch the index to another model."""
+        if self._embedder is None:
+            from semsearch.embed import get_embedder
+
+            if check_model:
+                self.check_model()  # "built with another model" says more than the model's own errors
+            self._embedder = get_embedder(self._embedder_spec, model=self.model)
+        return self._embedder
+
+    def record_model(self) -> None:
+        """Write model and chunker settings on first use; refuse a different dimension count later."""
+        self.check_model()
+        embedder = self.embedder
+        meta = self.db.meta()
+        dims = str(embedder.dimensions)
+        if meta.get("dimensions") and meta["dimensions"] != dims:
+            raise IndexMismatchError(
+                f"index {self.path} holds {meta['dimensions']}-dim vectors but {embedder.model} gives {dims}; "
+                f"rebuild it with `semsearch index --reindex PATH...`"
+            )
+        if not meta.get("model"):
+            self.db.set_meta(
+                {
+                    "model": self.model,
+                    "dimensions": dims,
+                    "embedder": embedder.description,
+                    "chunk_tokens": str(self.chunk_tokens),
+                    "overlap_tokens": str(self.overlap_tokens),
+                }
+            )
+            self._replace_vectors(None)
+
+    @property
+    def has_model(self) -> bool:
+        """Whether anything was ever embedded into this index."""
+        return bool(self.db.get_meta("model"))
+
+    @property
+    def max_chunk_tokens(self) -> int:
+        """The chunk size the pipeline cuts to: the setting, within the model's context."""
+        return max(32, min(self.chunk_tokens, self.embedder.context_length - 16))
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors, with the model's query prefix (e.g. nomic-embed-text's "search_query: ")."""
+        from semsearch.embed.registry import query_prefix
+
+        prefix = query_prefix(self.model)
+        return self.embedder.embed([prefix + t for t in texts])
+
+    def embedding_text(self, heading: str | None, text: str) -> str:
+        """What the model sees for a chunk of this collection."""
+        from semsearch.embed.registry import document_prefix
+
+        return embedding_text(document_prefix(self.model), heading, text)
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the index's writer lock (re-entrant): one writer per index, readers never wait.
+
+        On taking it, a vector cache read before another process wrote is dropped (it would
+        miss that writer's vectors), and what a killed --reindex left behind is cleared.
+        """
+        outermost = not self.writer_lock.held
+        with self.writer_lock.hold(wait=self.wait_for_writer, on_wait=self.on_wait):
+            if outermost:
+                with self._vectors_lock:
+                    if self._vectors is not None and self._vectors.state != self.db.state():
+                        self._replace_vectors(None)
+                remove_tree(self.path / REBUILD_DIR)
+                remove_temp_files(self.path)
+            yield
+
+    def files(self) -> dict[str, FileRecord]:
+        """Every indexed file by path."""
+        return self.db.files()
+
+    def touch(self, records: Sequence[FileRecord]) -> None:
+        """Record a new size/mtime for files whose content did not change."""
+        self.db.touch_files(records)
+
+    def stored_hashes(self) -> frozenset[str]:
+        """Hashes of every chunk text the index holds (work that need not be sent to an embedder)."""
+        return self.db.text_hashes()
+
+    def known_vectors(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of chunk texts already embedded (a moved or unchanged chunk is not embedded again)."""
+        return self.db.vectors_by_hash(hashes)
+
+    def write(self, items: Sequence[tuple[FileRecord, Sequence[ChunkRecord], np.ndarray]]) -> None:
+        """Replace these files and their chunks in one transaction; the vector cache follows."""
+        vectors = self.vectors()
+        removed, added = self.db.write_files(items)
+        pause_point("batch-committed")
+        vectors.update(removed, added, self.db.generation)
+
+    def remove(self, paths: Sequence[str]) -> int:
+        """Forget these indexed files (exact paths) in one transaction; returns how many there were."""
+        known = self.db.files()
+        gone = [p for p in paths if p in known]
+        if gone:
+            vectors = self.vectors()
+            vectors.update(self.db.remove_files(gone), [], self.db.generation)
+        return len(gone)
+
+    def save(self) -> None:
+        """Write the vector cache beside SQLite (a writer's job: readers only rebuild in memory)."""
+        self.vectors().save(self.db)
+
+    def clear_for_rebuild(self) -> None:
+        """Forget the cache before another SQLite state is swapped in (--reindex)."""
+        self._replace_vectors(None)
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def vectors(self) -> VectorIndex:
+        """The vector cache, loaded (or rebuilt from SQLite) on first use and after it fell behind."""
+        with self._vectors_lock:
+            if self._vectors is None or self._vectors.stale:
+                dimensions = int(self.db.get_meta("dimensions", "0") or 0)
+                fresh = VectorIndex(self.path / VECTOR_FILE, dimensions)
+                if dimensions:
+                    fresh.load(self.db)
+                self._replace_vectors(fresh)
+            return self._vectors
+
+    def _replace_vectors(self, fresh: VectorIndex | None) -> None:
+        """Swap the cache, closing the files of the one it replaces (a long-lived reader must not leak them)."""
+        with self._vectors_lock:
+            old, self._vectors = self._vectors, fresh
+            if old is not None and old is not fresh:
+                old.close()
+
+    def current_vectors(self) -> VectorIndex:
+        """The cache, reloaded first if another process committed since it was read (readers stay current)."""
+        with self._vectors_lock:
+            vectors = self.vectors()
+            if vectors.state != self.db.state():
+                self._replace_vectors(None)
+                vectors = self.vectors()
+            return vectors
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one committed state, whatever other processes write meanwhile."""
+        with self.db.read_snapshot():
+            yield
+
+    def scope(self, pattern: PathPattern | None) -> Scope | None:
+        """The files a path pattern selects (None: no filter)."""
+        if pattern is None:
+            return None
+        return Scope(frozenset(i for i, path in self.db.file_paths().items() if pattern.matches(path)))
+
+    def dense_candidates(self, query: np.ndarray, depth: int, scope: Scope | None = None) -> Ranking:
+        """(chunk id, cosine) of the nearest chunks, best first; within `scope` when given.
+
+        Call inside `snapshot()`. A cached id without a SQLite row means the cache is stale: it is
+        rebuilt and the search run again, never answered with silently missing hits.
+        """
+        if scope is not None:
+            if not scope:
+                return []
+            ids = self.db.chunk_ids_of_files(scope.file_ids)
+            return self._exact(query, ids, depth)
+        with self._vectors_lock:
+            vectors = self.current_vectors()
+            ranking = vectors.search(query, depth)
+            if ranking and len(self.db.existing_chunk_ids([i for i, _ in ranking])) < len(ranking):
+                fresh = VectorIndex(self.path / VECTOR_FILE, vectors.dimensions)
+                fresh.rebuild(self.db)
+                self._replace_vectors(fresh)
+                ranking = fresh.search(query, depth)
+        known = self.db.existing_chunk_ids([i for i, _ in ranking])
+        return [(i, s) for i, s in ranking if i in known]
+
+    def _exact(self, query: np.ndarray, ids: np.ndarray, depth: int) -> Ranking:
+        """Brute force over these chunks' stored vectors (a path filter's allowed set)."""
+        found = self.db.vectors_for(ids.tolist())
+        if not found:
+            return []
+        kept = list(found)
+        scores = np.vstack([found[i] for i in kept]) @ query
+        top = np.argsort(-scores)[:depth]
+        return [(int(kept[i]), float(scores[i])) for i in top]
+
+    def keyword_candidates(self, text: str, depth: int, scope: Scope | None = None) -> Ranking:
+        """(chunk id, BM25) of the chunks matching the query's words, best first; within `scope`."""
+        if scope is not None and not scope:
+            return []
+        return keyword_search(self.db, text, depth, None if scope is None else scope.file_ids)
+
+    def cosines(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
+        """Each chunk's cosine similarity to the query (chunks deleted meanwhile are left out)."""
+        return {i: float(v @ query) for i, v in self.db.vectors_for(ids).items()}
+
+    def stored_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Stored vectors by chunk id (chunks deleted meanwhile are left out)."""
+        return self.db.vectors_for(ids)
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRecord]:
+        return self.db.chunks(ids)
+
+    def chunk_labels(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str | None]]:
+        return self.db.chunk_labels(ids)
+
+    def chunk_paths(self, ids: Sequence[int]) -> dict[int, str]:
+        return self.db.chunk_paths(ids)
+
+    def chunk_ids(self, scope: Scope | None = None) -> np.ndarray:
+        return self.db.chunk_ids_of_files(None if scope is None else scope.file_ids)
+
+    def file_by_id(self, file_id: int) -> FileRecord | None:
+        return self.db.file_by_id(file_id)
+
+    def file_chunks(self, file_id: int) -> list[ChunkRecord]:
+        return self.db.file_chunks(file_id)
+
+    def file_count(self) -> int:
+        return self.db.file_count()
+
+    def chunk_count(self) -> int:
+        return self.db.chunk_count()
+
+    @property
+    def generation(self) -> int:
+        return self.db.generation
+
+    def meta(self) -> dict[str, str]:
+        return self.db.meta()
+
+    def close(self, *, save: bool = True) -> None:
+        """Save the vector cache (best effort: SQLite holds the truth), close its files and the database.
+
+        save=False: a long-lived reader leaves saving to writers."""
+        with self._vectors_lock:
+            vectors = self._vectors
+            if save and vectors is not None and vectors.dirty:
+                # Only a writer saves the cache: a reader that rebuilt it saves it only while no one
+                # writes. A read-only folder cannot take it at all: the next open rebuilds it from SQLite.
+                with contextlib.suppress(OSError), self.writer_lock.try_hold() as free:
+                    if free:
+                        vectors.save(self.db)
+            self._replace_vectors(None)
+        self.db.close()
+
+
+def embedding_text(prefix: str, heading: str | None, text: str) -> str:
+    """What the model sees for a chunk: the model's document prefix, and the heading path for context."""
+    return f"{prefix}{heading}\n\n{text}" if heading else f"{prefix}{text}"
+
+
+def remove_tree(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)

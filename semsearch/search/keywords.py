@@ -1,0 +1,66 @@
+"""Keyword policy: what the FTS5 index holds for a chunk, how a query becomes a MATCH expression,
+and how its columns are weighted. The store only runs what this module decides.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from semsearch.ingest.identifiers import identifier_parts, split_identifier
+
+if TYPE_CHECKING:  # pragma: no cover
+    from semsearch.store.db import Database
+
+# BM25 weights of the FTS columns (heading, text, symbols, path); measured in benchmarks/QUALITY.md.
+HEADING_WEIGHT = 2.0  # a chunk's heading (or document title) against its text
+SYMBOLS_WEIGHT = 4.0  # names a code chunk defines
+PATH_WEIGHT = 2.0  # the file's name and folders
+COLUMN_WEIGHTS = (HEADING_WEIGHT, 1.0, SYMBOLS_WEIGHT, PATH_WEIGHT)
+
+# Words that match nearly every chunk: dropping them from keyword queries helps BM25 (benchmarks/QUALITY.md).
+STOPWORDS = frozenset(
+    "a an and are as at be by can did do does for from has have how i in is it its may of on or should that the "  # noqa: SIM905
+    "their there these this those to was were what when where which who why will with".split()
+)
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 MATCH expression that ORs the words of free text, immune to FTS syntax in user input.
+
+    Stopwords are dropped unless the query has nothing else; a compound identifier also
+    matches its parts (`getUser` -> "getuser" OR "get" OR "user").
+    """
+    words: list[str] = []
+    for word in re.findall(r"\w+", text):
+        words += [word.lower(), *split_identifier(word)]
+    words = list(dict.fromkeys(words))
+    content = [w for w in words if w not in STOPWORDS] or words
+    return " OR ".join(f'"{w}"' for w in content)
+
+
+def keyword_columns(chunk_id: int, heading: str | None, text: str, path: str, kind: str | None) -> tuple:
+    """What the keyword index holds for a chunk: (rowid, heading, text + identifier parts, symbols, path).
+
+    Symbols are the names in a code chunk's heading (`core.py > Context > invoke`); the path
+    column holds the file's name and its two parent folders, with their parts.
+    """
+    heading = heading or ""
+    parts = identifier_parts(text)
+    symbols = ""
+    if kind == "code" and " > " in heading:
+        names = [n for step in heading.split(" > ")[1:] for n in step.split(", ")]
+        symbols = " ".join(names) + " " + identifier_parts(" ".join(names))
+    where = ""
+    if path and os.path.isabs(path):
+        tail = " ".join(Path(path).parts[-3:])
+        where = tail + " " + identifier_parts(tail)
+    return chunk_id, heading, f"{text}\n{parts}" if parts else text, symbols.strip(), where.strip()
+
+
+def keyword_search(db: Database, text: str, k: int, file_ids: Iterable[int] | None = None) -> list[tuple[int, float]]:
+    """(chunk id, BM25) for the chunks matching the words of `text`, best first; only those files' with file_ids."""
+    return db.keyword_search(fts_query(text), k, COLUMN_WEIGHTS, file_ids)
