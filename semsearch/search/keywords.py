@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from semsearch.ingest.identifiers import identifier_parts, split_identifier
+from semsearch.search import cjk
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.store.db import Database
@@ -32,11 +33,12 @@ def fts_query(text: str) -> str:
     """An FTS5 MATCH expression that ORs the words of free text, immune to FTS syntax in user input.
 
     Stopwords are dropped unless the query has nothing else; a compound identifier also
-    matches its parts (`getUser` -> "getuser" OR "get" OR "user").
+    matches its parts (`getUser` -> "getuser" OR "get" OR "user"); Chinese, Japanese and Korean
+    words match their character bigrams (semsearch.search.cjk).
     """
     words: list[str] = []
     for word in re.findall(r"\w+", text):
-        words += [word.lower(), *split_identifier(word)]
+        words += cjk.query_terms(word) if cjk.has_cjk(word) else [word.lower(), *split_identifier(word)]
     words = list(dict.fromkeys(words))
     content = [w for w in words if w not in STOPWORDS] or words
     return " OR ".join(f'"{w}"' for w in content)
@@ -46,7 +48,8 @@ def keyword_columns(chunk_id: int, heading: str | None, text: str, path: str, ki
     """What the keyword index holds for a chunk: (rowid, heading, text + identifier parts, symbols, path).
 
     Symbols are the names in a code chunk's heading (`core.py > Context > invoke`); the path
-    column holds the file's name and its two parent folders, with their parts.
+    column holds the file's name and its two parent folders, with their parts. CJK text in the
+    heading, text and path columns is followed by its bigrams and characters (semsearch.search.cjk).
     """
     heading = heading or ""
     parts = identifier_parts(text)
@@ -58,7 +61,8 @@ def keyword_columns(chunk_id: int, heading: str | None, text: str, path: str, ki
     if path and os.path.isabs(path):
         tail = " ".join(Path(path).parts[-3:])
         where = tail + " " + identifier_parts(tail)
-    return chunk_id, heading, f"{text}\n{parts}" if parts else text, symbols.strip(), where.strip()
+    text = f"{text}\n{parts}" if parts else text
+    return chunk_id, cjk.with_grams(heading), cjk.with_grams(text), symbols.strip(), cjk.with_grams(where.strip())
 
 
 def keyword_search(db: Database, text: str, k: int, file_ids: Iterable[int] | None = None) -> list[tuple[int, float]]:
