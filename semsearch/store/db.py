@@ -25,7 +25,8 @@ import numpy as np
 
 from semsearch.errors import DatabaseBusyError, SemsearchError
 
-SCHEMA_VERSION = 3  # 2: keyword index with identifier parts, symbol and path columns, kept by the writer; 3: CJK bigrams
+# 2: keyword index with identifier parts, symbol and path columns, kept by the writer; 3: CJK bigrams
+SCHEMA_VERSION = 3
 # How long a statement waits for a lock another program holds (semsearch writers queue on the
 # index's writer lock first, so this only meets other tools, checkpoints and WAL recovery).
 BUSY_TIMEOUT_S = float(os.environ.get("SEMSEARCH_BUSY_TIMEOUT", "60"))
