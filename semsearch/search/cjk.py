@@ -3,10 +3,10 @@
 SQLite's unicode61 tokenizer makes one token of a whole run of CJK characters (they are written
 without spaces), so `日志` never matched `系统日志文件`, and Korean `예산` never matched `예산회의는`.
 The keyword index therefore also holds each CJK run as overlapping character bigrams and single
-characters, and a CJK query word becomes its bigrams: a two-letter word such as `日志` is one
+characters (in a column of their own), and a CJK query word becomes its bigrams: a two-letter word such as `日志` is one
 bigram (below a trigram tokenizer's reach), a longer one is the phrase of its bigrams (the exact
-word ranks first) OR its bigrams (the way English query words are ORed). Text without CJK is left
-exactly as it was, so English indexes and rankings do not change.
+word ranks first) OR its bigrams (the way English query words are ORed). The other keyword columns
+are left exactly as they were, so English rankings do not change.
 """
 
 from __future__ import annotations
@@ -32,12 +32,6 @@ def grams(text: str) -> str:
     runs = _RUN.findall(text)
     bigrams = [run[i : i + 2] for run in runs for i in range(len(run) - 1)]
     return " ".join(bigrams + [char for run in runs for char in run])
-
-
-def with_grams(text: str) -> str:
-    """`text` with its CJK grams appended on a line of their own; unchanged when it has no CJK."""
-    extra = grams(text)
-    return f"{text}\n{extra}" if extra else text
 
 
 def query_terms(word: str) -> list[str]:

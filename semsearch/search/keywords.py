@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
 HEADING_WEIGHT = 2.0  # a chunk's heading (or document title) against its text
 SYMBOLS_WEIGHT = 4.0  # names a code chunk defines
 PATH_WEIGHT = 2.0  # the file's name and folders
-COLUMN_WEIGHTS = (HEADING_WEIGHT, 1.0, SYMBOLS_WEIGHT, PATH_WEIGHT)
+CJK_WEIGHT = 1.0  # bigrams of Chinese, Japanese and Korean text (semsearch.search.cjk)
+COLUMN_WEIGHTS = (HEADING_WEIGHT, 1.0, SYMBOLS_WEIGHT, PATH_WEIGHT, CJK_WEIGHT)
 
 # Words that match nearly every chunk: dropping them from keyword queries helps BM25 (benchmarks/QUALITY.md).
 STOPWORDS = frozenset(
@@ -45,11 +46,12 @@ def fts_query(text: str) -> str:
 
 
 def keyword_columns(chunk_id: int, heading: str | None, text: str, path: str, kind: str | None) -> tuple:
-    """What the keyword index holds for a chunk: (rowid, heading, text + identifier parts, symbols, path).
+    """What the keyword index holds for a chunk: (rowid, heading, text + identifier parts, symbols, path, cjk).
 
     Symbols are the names in a code chunk's heading (`core.py > Context > invoke`); the path
-    column holds the file's name and its two parent folders, with their parts. CJK text in the
-    heading, text and path columns is followed by its bigrams and characters (semsearch.search.cjk).
+    column holds the file's name and its two parent folders, with their parts. The cjk column holds
+    the bigrams and characters of the CJK text in the heading, text and path (semsearch.search.cjk);
+    it is empty without CJK, so the other columns and their BM25 statistics are as they were.
     """
     heading = heading or ""
     parts = identifier_parts(text)
@@ -61,8 +63,8 @@ def keyword_columns(chunk_id: int, heading: str | None, text: str, path: str, ki
     if path and os.path.isabs(path):
         tail = " ".join(Path(path).parts[-3:])
         where = tail + " " + identifier_parts(tail)
-    text = f"{text}\n{parts}" if parts else text
-    return chunk_id, cjk.with_grams(heading), cjk.with_grams(text), symbols.strip(), cjk.with_grams(where.strip())
+    grams = cjk.grams("\n".join((heading, text, where)))
+    return chunk_id, heading, f"{text}\n{parts}" if parts else text, symbols.strip(), where.strip(), grams
 
 
 def keyword_search(db: Database, text: str, k: int, file_ids: Iterable[int] | None = None) -> list[tuple[int, float]]:

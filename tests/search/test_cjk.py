@@ -71,7 +71,7 @@ def test_an_english_query_ranks_the_same_beside_cjk_notes(indexed):
 def test_text_without_cjk_is_indexed_and_queried_exactly_as_before():
     assert grams("Rotate logs weekly, 4 archives; café naïve Ωmega") == ""
     row = keyword_columns(1, "Logs > Rotation", "Rotate logs weekly", "/notes/logs.md", "markdown")
-    assert row == (1, "Logs > Rotation", "Rotate logs weekly", "", "/ notes logs.md")
+    assert row == (1, "Logs > Rotation", "Rotate logs weekly", "", "/ notes logs.md", "")
     assert fts_query("how do I rotate the logs") == '"rotate" OR "logs"'
 
 
