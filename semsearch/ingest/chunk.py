@@ -220,7 +220,10 @@ def _enforce_limit(chunks: list[Chunk], count_tokens: CountTokens, max_tokens: i
             continue
         words = chunk.text.split(" ")
         half = max(1, len(words) // 2)
-        for part in (" ".join(words[:half]), " ".join(words[half:])):
+        parts = (" ".join(words[:half]), " ".join(words[half:]))
+        if len(words) == 1:  # one long word (an inline base64 image): halve its characters
+            parts = (chunk.text[: len(chunk.text) // 2], chunk.text[len(chunk.text) // 2 :])
+        for part in parts:
             if part.strip():
                 piece = Chunk(part, chunk.start_line, chunk.end_line, chunk.heading, chunk.page, 0)
                 result += _enforce_limit([piece], count_tokens, max_tokens)

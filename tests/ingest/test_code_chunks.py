@@ -189,3 +189,16 @@ def test_documents_route_code_to_the_syntax_chunker_and_keep_others(tmp_path):
     script = tmp_path / "run.kts"  # a suffix known only to the code chunker is still code
     script.write_text(samples.KOTLIN)
     assert [c.heading for c in chunk_document(extract(script), words, max_tokens=40)][1] == "run.kts > Cart"
+
+
+def test_a_line_of_one_long_word_is_cut_within_the_limit(tmp_path):
+    """An inline base64 image in source (plug's debugger.ex has a 36 KB line) once recursed without end."""
+    source = tmp_path / "debugger.ex"
+    source.write_text('defmodule D do\n  @logo "data:image/png;base64,' + "QUJD" * 3000 + '"\nend\n')
+
+    def chars(texts: list[str]) -> list[int]:  # a stand-in tokenizer: a token per 4 characters
+        return [len(t) // 4 + 2 for t in texts]
+
+    pieces = chunk_document(extract(source), chars, max_tokens=200)
+    assert len(pieces) > 10 and max(len(p.text) // 4 + 2 for p in pieces) <= 200
+    assert "".join(p.text for p in pieces if p.start_line == 2).count("QUJD") == 3000
