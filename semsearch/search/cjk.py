@@ -6,7 +6,8 @@ The keyword index therefore also holds each CJK run as overlapping character big
 characters (in a column of their own), and a CJK query word becomes its bigrams: a two-letter word such as `日志` is one
 bigram (below a trigram tokenizer's reach), a longer one is the phrase of its bigrams (the exact
 word ranks first) OR its bigrams (the way English query words are ORed). The other keyword columns
-are left exactly as they were, so English rankings do not change.
+are left exactly as they were: without CJK in a folder nothing changes; with some, BM25 (which
+normalizes by a row's length over all columns) moves English scores slightly (benchmarks/QUALITY.md).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ def keyword_columns(chunk_id: int, heading: str | None, text: str, path: str, ki
     Symbols are the names in a code chunk's heading (`core.py > Context > invoke`); the path
     column holds the file's name and its two parent folders, with their parts. The cjk column holds
     the bigrams and characters of the CJK text in the heading, text and path (semsearch.search.cjk);
-    it is empty without CJK, so the other columns and their BM25 statistics are as they were.
+    it is empty without CJK, and the other columns are as they were.
     """
     heading = heading or ""
     parts = identifier_parts(text)

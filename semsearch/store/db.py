@@ -76,7 +76,7 @@ class _Connection(sqlite3.Connection):
 
 
 # Identifiers stay whole ("add_api_route") and their parts are indexed beside them; `cjk` holds the
-# character bigrams of Chinese, Japanese and Korean text (a column of its own: other columns' BM25 is untouched).
+# character bigrams of Chinese, Japanese and Korean text (a column of its own: the others stay as they were).
 _FTS_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     heading, text, symbols, path, cjk, tokenize="porter unicode61 tokenchars '_'"
