@@ -9,8 +9,9 @@ cache) and reused, so re-running after a ranking change costs only the queries.
 Code questions (benchmarks/code_questions.json) are asked of public repositories at pinned
 revisions, read from $SEMSEARCH_CODEREPOS/<name> (default /work/coderepos): this benchmark
 fetches nothing. Check a repository out with
-`git clone URL NAME && git -C NAME checkout REVISION`; a missing one is skipped with a message.
-"today" rows use the paragraph chunker for code (semsearch before syntax-aware chunks).
+`git clone URL NAME && git -C NAME checkout REVISION` (`--checkouts` prints these commands for the
+missing ones); a missing one is skipped with a message. `--code-repos koin,plug` asks only those sets.
+"today's chunks" rows use the paragraph chunker for code (semsearch before syntax-aware chunks).
 
 Tuning used only the code and docs questions and SciFact *train*; SciFact test is reported.
 """
@@ -105,9 +106,13 @@ def ranked_files(index, root: Path, question: str, mode: str, k: int = 10) -> li
     return [Path(h.path).relative_to(root).as_posix() for h in hits]
 
 
-def code_scores(quick: bool = False, model: str = DEFAULT_MODEL) -> dict[str, dict[str, tuple]]:
+def code_scores(
+    quick: bool = False, model: str = DEFAULT_MODEL, only: set[str] | None = None
+) -> dict[str, dict[str, tuple]]:
     """{row: {repo or 'all': (nDCG@10, symbol questions with the defining file first, symbol questions)}}."""
     data = json.loads(CODE_QUESTIONS.read_text())
+    if only:
+        data["repos"] = {name: repo for name, repo in data["repos"].items() if name in only}
     rows: dict[str, dict[str, tuple]] = {}
     present = [name for name in data["repos"] if (CODE_REPOS / name).is_dir()]
     for name in data["repos"]:
@@ -116,7 +121,8 @@ def code_scores(quick: bool = False, model: str = DEFAULT_MODEL) -> dict[str, di
                  f"at {data['repos'][name]['revision']}; set SEMSEARCH_CODEREPOS)")  # fmt: skip
     if not present:
         return rows
-    variants = [("dense, today's chunks", False, "dense")] + [(mode, True, mode) for mode in MODES]
+    variants = [("dense, today's chunks", False, "dense"), ("auto, today's chunks", False, "auto")]
+    variants += [(mode, True, mode) for mode in MODES]
     for label, syntax, mode in variants:
         totals = {"all": [0.0, 0, 0, 0]}
         for name in present:
@@ -135,6 +141,16 @@ def code_scores(quick: bool = False, model: str = DEFAULT_MODEL) -> dict[str, di
                         t[3] += q["kind"] == "symbol"
         rows[label] = {key: (t[0] / t[1], t[2], t[3]) for key, t in totals.items() if t[1]}
     return rows
+
+
+def checkout_commands() -> list[str]:
+    """Shell commands that check out the missing code repositories at their pinned revisions."""
+    data = json.loads(CODE_QUESTIONS.read_text())
+    return [
+        f"git clone {repo['url']} {CODE_REPOS / name} && git -C {CODE_REPOS / name} checkout {repo['revision']}"
+        for name, repo in data["repos"].items()
+        if not (CODE_REPOS / name).is_dir()
+    ]
 
 
 def index_time_rows(repeats: int = 3) -> list[str]:
@@ -290,12 +306,18 @@ if __name__ == "__main__":
     parser.add_argument("--index-time", action="store_true", help="code trees: index and chunking time per chunker")
     parser.add_argument("--unchunked", action="store_true", help="SciFact dense without chunking, as MTEB scores it")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="in-process model: all-minilm, all-minilm:static, ...")
+    parser.add_argument("--code-repos", help="comma-separated repository names: only these code question sets")
+    parser.add_argument("--checkouts", action="store_true", help="print the git commands for missing code repos")
     args = parser.parse_args()
+    if args.checkouts:
+        print("\n".join(checkout_commands()) or "every code repository is checked out")
+        sys.exit(0)
     if not (args.code or args.docs or args.scifact or args.index_time):
         args.code = args.docs = args.scifact = args.index_time = True
     print(f"Code repositories from {CODE_REPOS} (SEMSEARCH_CODEREPOS); indexes cached in {_eval_dir()}\n", flush=True)
     print(f"Model: {args.model}\n", flush=True)
-    code = code_scores(args.quick, args.model) if args.code else {}
+    only = set(args.code_repos.split(",")) if args.code_repos else None
+    code = code_scores(args.quick, args.model, only) if args.code else {}
     docs = docs_scores(args.quick, args.model) if args.docs else {}
     scifact = scifact_scores(model=args.model) if args.scifact else {}
     print(table(code, docs, scifact) + "\n", flush=True)

@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+from semsearch.ingest.code import LANGUAGES as CODE_LANGUAGES
 from semsearch.ingest.document import Document, ExtractError, Section, UnreadableFileError, add_section, headed
 
 __all__ = ["Document", "ExtractError", "Section", "UnreadableFileError", "extract"]
@@ -17,7 +18,7 @@ CODE = {
     ".py", ".js", ".ts", ".tsx", ".jsx", ".go", ".rs", ".java", ".c", ".h", ".cpp", ".hpp", ".cs", ".rb",
     ".php", ".sh", ".bash", ".sql", ".swift", ".kt", ".scala", ".lua", ".r", ".jl", ".toml", ".yaml", ".yml",
     ".json", ".ini", ".cfg",
-}  # fmt: skip
+} | set(CODE_LANGUAGES)  # fmt: skip
 
 
 def extract(path: Path) -> Document:

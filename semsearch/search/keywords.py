@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from semsearch.ingest.identifiers import identifier_parts, split_identifier
+from semsearch.search import cjk
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.collection import Collection, Scope
@@ -18,7 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
 HEADING_WEIGHT = 2.0  # a chunk's heading (or document title) against its text
 SYMBOLS_WEIGHT = 4.0  # names a code chunk defines
 PATH_WEIGHT = 2.0  # the file's name and folders
-COLUMN_WEIGHTS = (HEADING_WEIGHT, 1.0, SYMBOLS_WEIGHT, PATH_WEIGHT)
+CJK_WEIGHT = 1.0  # bigrams of Chinese, Japanese and Korean text (semsearch.search.cjk)
+COLUMN_WEIGHTS = (HEADING_WEIGHT, 1.0, SYMBOLS_WEIGHT, PATH_WEIGHT, CJK_WEIGHT)
 
 # Words that match nearly every chunk: dropping them from keyword queries helps BM25 (benchmarks/QUALITY.md).
 STOPWORDS = frozenset(
@@ -31,21 +33,24 @@ def fts_query(text: str) -> str:
     """An FTS5 MATCH expression that ORs the words of free text, immune to FTS syntax in user input.
 
     Stopwords are dropped unless the query has nothing else; a compound identifier also
-    matches its parts (`getUser` -> "getuser" OR "get" OR "user").
+    matches its parts (`getUser` -> "getuser" OR "get" OR "user"); Chinese, Japanese and Korean
+    words match their character bigrams (semsearch.search.cjk).
     """
     words: list[str] = []
     for word in re.findall(r"\w+", text):
-        words += [word.lower(), *split_identifier(word)]
+        words += cjk.query_terms(word) if cjk.has_cjk(word) else [word.lower(), *split_identifier(word)]
     words = list(dict.fromkeys(words))
     content = [w for w in words if w not in STOPWORDS] or words
     return " OR ".join(f'"{w}"' for w in content)
 
 
 def keyword_columns(chunk_id: int, heading: str | None, text: str, path: str, kind: str | None) -> tuple:
-    """What the keyword index holds for a chunk: (rowid, heading, text + identifier parts, symbols, path).
+    """What the keyword index holds for a chunk: (rowid, heading, text + identifier parts, symbols, path, cjk).
 
     Symbols are the names in a code chunk's heading (`core.py > Context > invoke`); the path
-    column holds the file's name and its two parent folders, with their parts.
+    column holds the file's name and its two parent folders, with their parts. The cjk column holds
+    the bigrams and characters of the CJK text in the heading, text and path (semsearch.search.cjk);
+    it is empty without CJK, and the other columns are as they were.
     """
     heading = heading or ""
     parts = identifier_parts(text)
@@ -57,7 +62,8 @@ def keyword_columns(chunk_id: int, heading: str | None, text: str, path: str, ki
     if path and os.path.isabs(path):
         tail = " ".join(Path(path).parts[-3:])
         where = tail + " " + identifier_parts(tail)
-    return chunk_id, heading, f"{text}\n{parts}" if parts else text, symbols.strip(), where.strip()
+    grams = cjk.grams("\n".join((heading, text, where)))
+    return chunk_id, heading, f"{text}\n{parts}" if parts else text, symbols.strip(), where.strip(), grams
 
 
 def keyword_candidates(

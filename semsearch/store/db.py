@@ -25,7 +25,8 @@ import numpy as np
 
 from semsearch.errors import DatabaseBusyError, SemsearchError
 
-SCHEMA_VERSION = 2  # 2: keyword index with identifier parts, symbol and path columns, kept by the writer
+# 2: keyword index with identifier parts, symbol and path columns, kept by the writer; 3: a CJK bigram column
+SCHEMA_VERSION = 3
 # How long a statement waits for a lock another program holds (semsearch writers queue on the
 # index's writer lock first, so this only meets other tools, checkpoints and WAL recovery).
 BUSY_TIMEOUT_S = float(os.environ.get("SEMSEARCH_BUSY_TIMEOUT", "60"))
@@ -74,10 +75,11 @@ class _Connection(sqlite3.Connection):
         raise AssertionError("unreachable")
 
 
-# Identifiers stay whole ("add_api_route") and their parts are indexed beside them.
+# Identifiers stay whole ("add_api_route") and their parts are indexed beside them; `cjk` holds the
+# character bigrams of Chinese, Japanese and Korean text (a column of its own: the others stay as they were).
 _FTS_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    heading, text, symbols, path, tokenize="porter unicode61 tokenchars '_'"
+    heading, text, symbols, path, cjk, tokenize="porter unicode61 tokenchars '_'"
 );
 """
 
@@ -227,7 +229,7 @@ class Database:
     def _index_keywords(self, rows: Iterable[tuple[int, str, str, str, str | None]]) -> None:
         """FTS rows for (chunk id, heading, text, file path, file kind)."""
         self.conn.executemany(
-            "INSERT INTO chunks_fts(rowid, heading, text, symbols, path) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO chunks_fts(rowid, heading, text, symbols, path, cjk) VALUES (?, ?, ?, ?, ?, ?)",
             [self.keyword_columns(*row) for row in rows],
         )
 
@@ -669,4 +671,4 @@ KeywordColumns = Callable[[int, "str | None", str, str, "str | None"], tuple]
 
 def plain_keyword_columns(chunk_id: int, heading: str | None, text: str, path: str, kind: str | None) -> tuple:
     """FTS row of a chunk when no keyword policy is given: heading and text only."""
-    return chunk_id, heading or "", text, "", ""
+    return chunk_id, heading or "", text, "", "", ""

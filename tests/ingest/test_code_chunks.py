@@ -61,6 +61,90 @@ def test_big_definitions_split_at_inner_definitions(language, name, source, expe
     assert chunks(source, language, name, max_tokens=12) == expected
 
 
+@pytest.mark.parametrize(
+    ("language", "name", "source", "expected"),
+    [
+        ("csharp", "C.cs", samples.CSHARP,
+         [(1, 8, "C.cs > Shop > Cart"), (10, 19, "C.cs > Shop > Cart > Cart, Total"),
+          (21, 22, "C.cs > Shop > Cart > Count"), (24, 28, "C.cs > Shop > IStore, Color, Point"),
+          (30, 31, "C.cs > Shop > Person")]),
+        ("kotlin", "C.kt", samples.KOTLIN,
+         [(1, 5, "C.kt"), (6, 14, "C.kt > Cart"), (16, 24, "C.kt > Store, Registry, Color"),
+          (26, 30, "C.kt > main, Items")]),
+        ("scala", "C.scala", samples.SCALA,
+         [(1, 3, "C.scala"), (5, 10, "C.scala > Cart"), (12, 20, "C.scala > Cart, Store, Point"),
+          (22, 27, "C.scala > Color, Items, helper")]),
+        # A doc comment belongs to the class below it; `==` is an operator's name.
+        ("swift", "C.swift", samples.SWIFT,
+         [(1, 9, "C.swift > Cart > init"), (11, 14, "C.swift > Cart > add"), (16, 18, "C.swift > Point"),
+          (20, 26, "C.swift > Point, Store"), (28, 36, "C.swift > Color, helper, Items")]),
+        ("php", "C.php", samples.PHP,
+         [(1, 10, "C.php > Cart"), (12, 21, "C.php > Cart > add, count"), (23, 31, "C.php > Store, Greets"),
+          (33, 38, "C.php > Color, helper")]),
+        # `@doc` goes with its def; defimpl is a module of its own.
+        ("elixir", "cart.ex", samples.ELIXIR,
+         [(1, 4, "cart.ex > Shop.Cart"), (6, 11, "cart.ex > Shop.Cart > add, total"),
+          (13, 20, "cart.ex > Shop.Cart > empty, Size"), (22, 24, "cart.ex > Shop.Cart.Size")]),
+        # A type signature (and its haddock) goes with its function.
+        ("haskell", "Shop.hs", samples.HASKELL,
+         [(1, 6, "Shop.hs > Cart"), (8, 10, "Shop.hs > add"), (12, 16, "Shop.hs > total, Store"),
+          (18, 23, "Shop.hs > Show Cart, Items, Name")]),
+        ("lua", "m.lua", samples.LUA,
+         [(1, 6, "m.lua > M.add"), (8, 12, "m.lua > total"), (14, 22, "m.lua > M:size, M.helper")]),
+        ("zig", "c.zig", samples.ZIG,
+         [(1, 5, "c.zig > Cart"), (7, 14, "c.zig > Cart > add, total"), (15, 21, "c.zig > Color, main"),
+          (23, 25, "c.zig > test cart")]),
+        ("bash", "run.sh", samples.BASH, [(1, 11, "run.sh > greet, cleanup"), (13, 14, "run.sh")]),
+        # Dart writes a method as a signature and a body, siblings: both are the method's.
+        ("dart", "c.dart", samples.DART,
+         [(1, 11, "c.dart > Cart > add"), (13, 14, "c.dart > Cart > size"), (16, 22, "c.dart > Greets, CartX"),
+          (24, 30, "c.dart > Color, helper, Items")]),
+    ],
+)  # fmt: skip
+def test_more_languages_definitions_become_chunks(language, name, source, expected):
+    assert chunks(source, language, name) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "source", "names"),
+    [
+        ("swift", "struct P {\n  static func == (a: P, b: P) -> Bool { true }\n  subscript(i: Int) -> Int { i }\n"
+                  "  init() { }\n  deinit { }\n}\n", ["P", "==", "subscript", "init", "deinit"]),
+        ("csharp", "class V {\n  public static V operator +(V a, V b) { return a; }\n"
+                   "  public static implicit operator int(V v) => 1;\n  public int this[int i] => i;\n}\n",
+         ["V", "operator +", "operator int", "this"]),
+        ("kotlin", "class A {\n  companion object {\n    fun make() = A()\n  }\n}\n",
+         ["A", "companion object", "make"]),
+        # Clauses of one function are one name; calls that define nothing are no definitions.
+        ("elixir", "defmodule M do\n  def f(0), do: 1\n  def f(n) when n > 0, do: n\n  IO.puts(1)\nend\n", ["M", "f"]),
+        # A class's method signatures are no definitions of the type variable `a`.
+        ("haskell", "class Store a where\n  save :: a -> IO ()\nf :: Int -> Int\nf 0 = 1\nf n = n\n", ["Store", "f"]),
+    ],
+)  # fmt: skip
+def test_definitions_without_a_plain_name_field_are_named(language, source, names):
+    found = chunk_code(source, language, "x", words, max_tokens=400)
+    assert sorted(n for c in found for n in c.symbols) == sorted(names)
+
+
+def test_more_languages_split_big_definitions_along_the_symbol_path():
+    assert chunks(samples.CSHARP, "csharp", "C.cs", max_tokens=12)[:7] == [
+        (1, 1, "C.cs"), (3, 4, "C.cs > Shop"), (5, 6, "C.cs > Shop > Cart"), (7, 8, "C.cs > Shop > Cart"),
+        (10, 11, "C.cs > Shop > Cart > Cart"), (12, 13, "C.cs > Shop > Cart > Cart"),
+        (15, 17, "C.cs > Shop > Cart > Total"),
+    ]  # fmt: skip
+    # A Dart method's body (a sibling of its signature) stays in the method's chunk.
+    assert chunks(samples.DART, "dart", "c.dart", max_tokens=12)[3:5] == [
+        (9, 10, "c.dart > Cart > add"),
+        (11, 11, "c.dart > Cart > add"),
+    ]
+    # Clauses of one function are named once in a merged heading.
+    assert chunks("f 0 = 1\ng 0 = 1\ng n = n\n", "haskell", "x.hs", 400) == [(1, 3, "x.hs > f, g")]
+    assert "C.kt > Cart > companion object > empty" in [h for _, _, h in chunks(samples.KOTLIN, "kotlin", "C.kt", 12)]
+    assert chunks(samples.ELIXIR, "elixir", "cart.ex", max_tokens=12)[-2:] == [
+        (22, 22, "cart.ex > Shop.Cart.Size"), (23, 24, "cart.ex > Shop.Cart.Size > size"),
+    ]  # fmt: skip
+
+
 def test_chunks_cover_every_non_blank_line_once():
     for language, source in [("python", samples.PYTHON), ("go", samples.GO), ("java", samples.JAVA)]:
         for budget in (12, 40, 400):
@@ -99,6 +183,22 @@ def test_documents_route_code_to_the_syntax_chunker_and_keep_others(tmp_path):
         (18, 19, "routing.py > helper"),
     ]
     assert pieces[0].text.startswith("import os") and pieces[0].text.endswith("return len(self.routes)")
-    script = tmp_path / "run.sh"  # no grammar: today's paragraph chunker, no symbol heading
-    script.write_text("echo one\n\necho two\n")
-    assert [c.heading for c in chunk_document(extract(script), words)] == [""]
+    query = tmp_path / "report.sql"  # no grammar: today's paragraph chunker, no symbol heading
+    query.write_text("select 1;\n\nselect 2;\n")
+    assert [c.heading for c in chunk_document(extract(query), words)] == [""]
+    script = tmp_path / "run.kts"  # a suffix known only to the code chunker is still code
+    script.write_text(samples.KOTLIN)
+    assert [c.heading for c in chunk_document(extract(script), words, max_tokens=40)][1] == "run.kts > Cart"
+
+
+def test_a_line_of_one_long_word_is_cut_within_the_limit(tmp_path):
+    """An inline base64 image in source (plug's debugger.ex has a 36 KB line) once recursed without end."""
+    source = tmp_path / "debugger.ex"
+    source.write_text('defmodule D do\n  @logo "data:image/png;base64,' + "QUJD" * 3000 + '"\nend\n')
+
+    def chars(texts: list[str]) -> list[int]:  # a stand-in tokenizer: a token per 4 characters
+        return [len(t) // 4 + 2 for t in texts]
+
+    pieces = chunk_document(extract(source), chars, max_tokens=200)
+    assert len(pieces) > 10 and max(len(p.text) // 4 + 2 for p in pieces) <= 200
+    assert "".join(p.text for p in pieces if p.start_line == 2).count("QUJD") == 3000

@@ -110,7 +110,7 @@ def test_an_index_of_schema_1_is_migrated_and_keeps_its_chunks(tmp_path):
         "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'user'"
     ).fetchone() == (0,)  # noqa: E501
     db = Database(tmp_path / "index.db", keyword_columns=keyword_columns)
-    assert db.get_meta("schema_version") == str(SCHEMA_VERSION) == "2"
+    assert db.get_meta("schema_version") == str(SCHEMA_VERSION) == "3"
     assert db.generation == 3 and db.chunk_count() == 1
     assert [i for i, _ in keyword_search(db, "get user", 5)] == [7]
     assert [i for i, _ in keyword_search(db, "users", 5)] == [7]  # the path column
