@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from semsearch.search.cjk import grams, query_terms
-from semsearch.search.keywords import fts_query, keyword_columns, keyword_search
+from semsearch.search.keywords import COLUMN_WEIGHTS, fts_query, keyword_columns
 from semsearch.store.db import ChunkRecord, Database, FileRecord, text_hash
 from tests.console import cli_env, semsearch
 
@@ -95,5 +95,5 @@ def test_an_index_of_schema_2_gains_cjk_grams_on_open(tmp_path):
     conn.commit()
     conn.close()
     db = Database(tmp_path / "index.db", keyword_columns=keyword_columns)
-    assert [i for i, _ in keyword_search(db, "日志", 5)] == [1]
+    assert [i for i, _ in db.keyword_search(fts_query("日志"), 5, COLUMN_WEIGHTS)] == [1]
     db.close()
