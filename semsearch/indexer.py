@@ -242,6 +242,7 @@ def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_pr
                         heading=c.heading,
                         text=c.text,
                         page=c.page,
+                        anchor=c.anchor,
                         text_hash=text_hash(_embedding_text(prefix, c.heading or doc.title or "", c.text)),
                     )
                     for c in pieces

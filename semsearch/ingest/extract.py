@@ -17,6 +17,8 @@ CODE = {
     ".php", ".sh", ".bash", ".sql", ".swift", ".kt", ".scala", ".lua", ".r", ".jl", ".toml", ".yaml", ".yml",
     ".json", ".ini", ".cfg",
 }  # fmt: skip
+# Read by semsearch.ingest.documents (notebooks, Word, OpenDocument, PowerPoint, EPUB).
+DOCUMENTS = {".ipynb", ".docx", ".odt", ".pptx", ".epub"}
 
 
 class ExtractError(SemsearchError):
@@ -34,6 +36,8 @@ class Section:
     end_line: int
     heading_path: tuple[str, ...] = ()
     page: int | None = None
+    anchor: str | None = None  # the part of a notebook or deck it comes from: "cell 3", "slide 2"
+    language: str | None = None  # a notebook's code cell: chunked at definitions in this tree-sitter language
 
 
 @dataclass
@@ -42,12 +46,23 @@ class Document:
     kind: str
     sections: list[Section] = field(default_factory=list)
     title: str | None = None
+    # The text that section line numbers count in, when it is extracted rather than the file's own
+    # (notebooks, Office files, e-books): the file view shows it.
+    text: str | None = None
+
+    def anchor_at(self, line: int) -> str | None:
+        """The anchor of the section holding this line (sections of anchored documents never share lines)."""
+        return next((s.anchor for s in self.sections if s.start_line <= line <= s.end_line), None)
 
 
 def extract(path: Path) -> Document:
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return _pdf(path)
+    if suffix in DOCUMENTS:
+        from semsearch.ingest.documents import extract_document
+
+        return extract_document(path)
     text = decode(path)
     if not text.strip():
         raise ExtractError(f"{path}: empty file")
@@ -56,9 +71,11 @@ def extract(path: Path) -> Document:
 
         return markdown_document(path, text)
     if suffix in RST:
-        return _headed(path, "rst", text, _rst_headings(text))
+        from semsearch.ingest.markup import blank_label_lines
+
+        return _headed(path, "rst", blank_label_lines(text), _rst_headings(text))
     if suffix in HTML:
-        return _html(path, text)
+        return html_document(path, text)
     return _headed(path, "code" if suffix in CODE else "text", text, [])
 
 
@@ -235,7 +252,8 @@ class _VisibleText(HTMLParser):
             self.pieces.append((self.getpos()[0], data))
 
 
-def _html(path: Path, text: str) -> Document:
+def html_document(path: Path, text: str) -> Document:
+    """Visible text of an HTML page, in sections under its h1-h6 headings (EPUB chapters use it too)."""
     parser = _VisibleText()
     parser.feed(text)
     parser.close()

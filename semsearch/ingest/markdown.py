@@ -21,8 +21,10 @@ _FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?\r?\n)?\1[ \t]*(\r?\n|
 def markdown_document(path: Path, text: str) -> Document:
     """Sections between headings, each with its heading path; front matter left out."""
     from semsearch.ingest.extract import _headed
+    from semsearch.ingest.markup import blank_label_lines
 
     body, title = split_front_matter(text)
+    body = blank_label_lines(body)
     doc = _headed(path, "markdown", body, markdown_headings(body))
     if title:
         doc.title = title

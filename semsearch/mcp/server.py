@@ -28,10 +28,10 @@ disk since. Use `index` to add folders the user asks about, or to refresh files 
 SEARCH_DESCRIPTION = """\
 Find passages in the user's indexed files that answer a question or match a topic, by meaning (not
 only exact words). Returns the best chunks, best first, each with its file path, start and end line
-(1-based, inclusive; page for PDFs), heading path and similarity score, plus the chunk's text, so you
-can often answer without opening the file. Ask in natural language ("how do I rotate the logs?");
-use mode "keyword" or "hybrid" for identifiers, error codes and exact names. Narrow to some files with
-`path`, a glob on the file path such as "docs/*.md" or "*.py"."""
+(1-based, inclusive; page for PDFs, cell for notebooks, slide for decks), heading path and similarity
+score, plus the chunk's text, so you can often answer without opening the file. Ask in natural
+language ("how do I rotate the logs?"); use mode "keyword" or "hybrid" for identifiers, error codes
+and exact names. Narrow to some files with `path`, a glob on the file path such as "docs/*.md" or "*.py"."""
 
 STATUS_DESCRIPTION = """\
 Report what the index holds (files, chunks, embedding model, where it lives) and how fresh it is:

@@ -104,6 +104,8 @@ class SearchService:
                 "start_line": hit.start_line,
                 "end_line": hit.end_line,
                 "page": hit.page,
+                "cell": hit.cell,
+                "slide": hit.slide,
                 "heading": hit.heading or None,
                 "score": round(float(hit.score), 4),
                 "text": hit.text,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from semsearch.errors import SemsearchError
-from semsearch.search.results import SearchResult
+from semsearch.search.results import SearchResult, anchor_fields
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.index import Index
@@ -102,6 +102,7 @@ def search(
             score=score,
             page=r.page,
             chunk_id=i,
+            **anchor_fields(r.anchor),
         )
         for i, score in ranked
         if (r := rows.get(i)) is not None

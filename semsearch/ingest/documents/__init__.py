@@ -1,0 +1,43 @@
+"""Documents whose text lives inside a container: Jupyter notebooks, Word, OpenDocument, PowerPoint, EPUB.
+
+Each format has its own module, on a maintained library (nbformat, python-docx, odfdo, python-pptx,
+EbookLib). Each renders its document as plain text (the text the chunks' line numbers count in,
+and what the page's file view shows) with sections under their heading path; a notebook's cells
+and a deck's slides are anchors ("cell 3", "slide 2") that hits name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from semsearch.ingest.extract import Document, ExtractError, decode
+
+# suffix -> (module in this package, kind recorded for the file)
+FORMATS = {
+    ".ipynb": ("notebook", "notebook"),
+    ".docx": ("word", "docx"),
+    ".odt": ("opendocument", "odt"),
+    ".pptx": ("slides", "pptx"),
+    ".epub": ("epub", "epub"),
+}
+
+
+def extract_document(path: Path) -> Document:
+    """The document's text in sections (ExtractError names the file when it is not a readable document)."""
+    module_name, kind = FORMATS[path.suffix.lower()]
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    return module.extract(path, kind)
+
+
+def text_lines(path: Path) -> list[str]:
+    """The lines a file's chunks count in: a document's extracted text, else the file's own lines."""
+    if path.suffix.lower() in FORMATS:
+        return (extract_document(path).text or "").split("\n")
+    return decode(path).splitlines()
+
+
+def corrupt(path: Path, what: str, error: Exception) -> ExtractError:
+    """One line for a file its library cannot read."""
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return ExtractError(f"{path}: not a readable {what} ({type(error).__name__}{': ' + detail if detail else ''})")
