@@ -44,6 +44,7 @@ class AutoSettings:
     file_name: bool = True  # without it: 0.948
     coherence: bool = False  # with it: -0.0004, so off (kept for experiments)
     secondary: bool = True  # without it: 0.948
+    declares: bool = True  # "class Context": the chunk declaring it (tests/search/test_definition_queries.py)
 
 
 AUTO = AutoSettings()
@@ -169,6 +170,8 @@ def rerank(index: Index, fused: list[tuple[int, float]], shape, settings: AutoSe
     candidates = [signals.Candidate(i, s, *labels[i]) for i, s in head if i in labels]
     # Coherence is for source files (many small definitions); on prose it would favour long overview pages.
     bonus = signals.coherence([c for c in candidates if c.kind == "code"]) if settings.coherence else {}
+    wanted = settings.declares and shape.definition_kind
+    texts = {i: r.text for i, r in index.db.chunks([c.chunk_id for c in candidates]).items()} if wanted else {}
     scored = []
     for c in candidates:
         score = c.score + bonus.get(c.chunk_id, 0.0)
@@ -178,6 +181,8 @@ def rerank(index: Index, fused: list[tuple[int, float]], shape, settings: AutoSe
             score += signals.file_name_match(c, shape)
         if settings.secondary:
             score += signals.secondary_penalty(c, shape)
+        if texts:
+            score += signals.declares(texts.get(c.chunk_id, ""), shape)
         scored.append((c.chunk_id, score))
     scored.sort(key=lambda pair: -pair[1])
     floor = scored[-1][1] if scored else 0.0
