@@ -1,4 +1,4 @@
-"""`class Context`, `def parse_args`, `func Execute`: a declaring keyword asks for the definition (real index, model)."""
+"""`class Context`, `def parse_args`, `func Execute`: the declaring keyword asks for the definition (real index)."""
 
 from __future__ import annotations
 
