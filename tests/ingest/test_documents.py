@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 
 import pytest
 
 from semsearch.embed.local import LocalEmbedder
 from semsearch.ingest.chunk import chunk_document
 from semsearch.ingest.documents import text_lines
-from semsearch.ingest.extract import ExtractError, extract
+from semsearch.ingest.extract import ExtractError, UnreadableFileError, extract
 from semsearch.ingest.walk import FoundFile, walk
 from tests.ingest.document_files import png_base64, write_docx, write_epub, write_notebook, write_odt, write_pptx
 
@@ -108,6 +109,17 @@ def test_a_corrupt_document_is_one_line_naming_the_file(tmp_path, name):
     with pytest.raises(ExtractError) as error:
         extract(path)
     assert str(error.value).startswith(f"{path}: not a readable ") and "\n" not in str(error.value)
+
+
+def test_a_missing_library_is_one_line_naming_the_package(tmp_path, monkeypatch):
+    path = write_pptx(tmp_path / "deck.pptx")
+    monkeypatch.setitem(sys.modules, "pptx", None)  # import pptx raises ImportError
+    with pytest.raises(UnreadableFileError) as error:
+        extract(path)
+    assert str(error.value) == (
+        f"{path}: reading .pptx files needs python-pptx (import of pptx halted; None in sys.modules): "
+        "pip install python-pptx"
+    )
 
 
 def test_the_walker_offers_documents_it_would_call_binary(tmp_path):

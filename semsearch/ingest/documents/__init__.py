@@ -11,23 +11,28 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from semsearch.ingest.extract import Document, ExtractError, decode
+from semsearch.ingest.extract import Document, ExtractError, UnreadableFileError, decode
 
-# suffix -> (module in this package, kind recorded for the file)
+# suffix -> (module in this package, kind recorded for the file, the PyPI package that reads it)
 FORMATS = {
-    ".ipynb": ("notebook", "notebook"),
-    ".docx": ("word", "docx"),
-    ".odt": ("opendocument", "odt"),
-    ".pptx": ("slides", "pptx"),
-    ".epub": ("epub", "epub"),
+    ".ipynb": ("notebook", "notebook", "nbformat"),
+    ".docx": ("word", "docx", "python-docx"),
+    ".odt": ("opendocument", "odt", "odfdo"),
+    ".pptx": ("slides", "pptx", "python-pptx"),
+    ".epub": ("epub", "epub", "EbookLib"),
 }
 
 
 def extract_document(path: Path) -> Document:
     """The document's text in sections (ExtractError names the file when it is not a readable document)."""
-    module_name, kind = FORMATS[path.suffix.lower()]
+    module_name, kind, package = FORMATS[path.suffix.lower()]
     module = importlib.import_module(f"{__name__}.{module_name}")
-    return module.extract(path, kind)
+    try:
+        return module.extract(path, kind)
+    except ImportError as e:  # installed without its dependencies: not the file's fault, what was indexed stays
+        raise UnreadableFileError(
+            f"{path}: reading {path.suffix} files needs {package} ({e}): pip install {package}"
+        ) from None
 
 
 def text_lines(path: Path) -> list[str]:
