@@ -6,6 +6,7 @@ import pytest
 
 from semsearch.embed.local import LocalEmbedder
 from semsearch.index import Index
+from semsearch.search import signals
 from semsearch.search.query import analyze
 
 TREE = {
@@ -123,3 +124,20 @@ def test_query_shape_of_a_definition(query, kind, name):
     shape = analyze(query)
     assert shape.definition_kind == kind
     assert (shape.is_symbol, shape.identifiers) == ((True, [name]) if kind else (False, []))
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "declared"),
+    [
+        ("func Execute", "func (c *Command) Execute() error {", True),  # a Go method: the receiver sits between
+        ("interface Handler", "type Handler interface {", True),
+        ("struct Point", "pub struct Point<T> {", True),
+        ("fun toSlug", "fun String.toSlug(): String =", True),  # a Kotlin extension function
+        ("class Context", "class Context(object):", True),
+        ("class Context", "ctx = Context(command)", False),
+        ("class Context", "the context class holds its parent Context", False),
+        ("interface Handler", "// Handler is called for each request", False),
+    ],
+)
+def test_what_declares_a_name(query, text, declared):
+    assert (signals.declares(text, analyze(query)) > 0) is declared
