@@ -309,7 +309,7 @@ class Index:
         if results is not None:
             return pd.DataFrame([r.to_dict() for r in results])
         return pd.read_sql_query(
-            "SELECT c.id AS chunk_id, f.path, c.ordinal, c.start_line, c.end_line, c.page, c.heading, c.text "
+            "SELECT c.id AS chunk_id, f.path, c.ordinal, c.start_line, c.end_line, c.page, c.anchor, c.heading, c.text "
             "FROM chunks c JOIN files f ON f.id = c.file_id ORDER BY f.path, c.ordinal",
             self.collection.db.conn,
         )

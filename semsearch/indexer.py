@@ -201,6 +201,7 @@ def chunk_records(collection: Collection, doc: Document, count_tokens: Callable[
             heading=c.heading,
             text=c.text,
             page=c.page,
+            anchor=c.anchor,
             text_hash=text_hash(collection.embedding_text(c.heading or doc.title or "", c.text)),
         )
         for c in pieces

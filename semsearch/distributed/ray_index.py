@@ -91,6 +91,7 @@ def _row(job: dict, **values) -> dict:
         "end_line": 0,
         "page": 0,
         "has_page": False,
+        "anchor": "",  # "" for none
         "heading": "",
         "has_heading": False,
         "text": "",
@@ -136,6 +137,7 @@ def extract_and_chunk(job: dict) -> list[dict]:
                 end_line=c.end_line,
                 page=c.page or 0,
                 has_page=c.page is not None,
+                anchor=c.anchor or "",
                 heading=c.heading or "",
                 has_heading=c.heading is not None,
                 text=c.text,
@@ -364,6 +366,7 @@ def _extracted(rows: list[dict]) -> Extracted:
             heading=str(r["heading"]) if r["has_heading"] else None,
             text=str(r["text"]),
             page=int(r["page"]) if r["has_page"] else None,
+            anchor=str(r["anchor"]) or None,
             text_hash=str(r["text_hash"]),
         )
         for r in rows

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from semsearch.ingest.extract import Document, Section
 
@@ -32,6 +32,7 @@ class Chunk:
     heading: str
     page: int | None
     ordinal: int
+    anchor: str | None = None  # "cell 3", "slide 2": set from the document's sections
 
 
 @dataclass
@@ -60,6 +61,8 @@ def chunk_document(
         code_chunks = _code_chunks(doc, count_tokens, max_tokens)
         if code_chunks is not None:
             return code_chunks
+    if SYNTAX_AWARE_CODE and any(section.language for section in doc.sections):
+        return _anchored(doc, _cells(doc, count_tokens, max_tokens, overlap_tokens))
     budget = max(8, max_tokens - SPECIAL_TOKENS - SAFETY_MARGIN)
     paragraphs = [(section, unit) for section in doc.sections for unit in _paragraphs(section)]
     counts = count_tokens([u.text for _, u in paragraphs]) if paragraphs else []
@@ -76,19 +79,74 @@ def chunk_document(
         heading = " > ".join(section.heading_path)
         for text, start, end in _pack(units, budget, overlap_tokens):
             chunks.append(Chunk(text, start, end, heading, section.page, len(chunks)))
-    return _enforce_limit(chunks, count_tokens, max_tokens)
+    return _anchored(doc, _enforce_limit(chunks, count_tokens, max_tokens))
+
+
+def _cells(doc: Document, count_tokens: CountTokens, max_tokens: int, overlap_tokens: int) -> list[Chunk]:
+    """A notebook: each code cell cut at definitions like a source file, the other sections as text."""
+
+    def text_chunks(sections: list[Section]) -> list[Chunk]:
+        return chunk_document(replace(doc, sections=sections), count_tokens, max_tokens=max_tokens,
+                              overlap_tokens=overlap_tokens)  # fmt: skip
+
+    chunks: list[Chunk] = []
+    prose: list[Section] = []
+    sections = doc.sections
+    i = 0
+    while i < len(sections):
+        section = sections[i]
+        i += 1
+        if section.language is None:
+            prose.append(section)
+            continue
+        chunks += text_chunks(prose)
+        prose = []
+        cell = _code_chunks(replace(doc, kind="code", sections=[section]), count_tokens, max_tokens)
+        if cell is None:  # no grammar for the language: packed as text
+            cell = text_chunks([replace(section, language=None)])
+        outputs: list[Section] = []  # the sections after it in the same cell: what it printed
+        while i < len(sections) and sections[i].language is None and sections[i].anchor == section.anchor:
+            outputs.append(sections[i])
+            i += 1
+        chunks += _with_output(cell, text_chunks(outputs), count_tokens, max_tokens)
+    chunks += text_chunks(prose)
+    for ordinal, chunk in enumerate(chunks):
+        chunk.ordinal = ordinal
+    return chunks
+
+
+def _with_output(code: list[Chunk], output: list[Chunk], count_tokens: CountTokens, max_tokens: int) -> list[Chunk]:
+    """A cell's output joins its last code chunk when both fit in one: the code and what it printed, together."""
+    if code and output:
+        last, first = code[-1], output[0]
+        text = f"{last.text}\n\n{first.text}"
+        if count_tokens([text])[0] <= max_tokens:
+            code[-1] = Chunk(text, last.start_line, first.end_line, last.heading, None, 0)
+            output = output[1:]
+    return code + output
+
+
+def _anchored(doc: Document, chunks: list[Chunk]) -> list[Chunk]:
+    """Give each chunk the anchor (cell, slide) of the section it comes from."""
+    if any(section.anchor for section in doc.sections):
+        for chunk in chunks:
+            chunk.anchor = doc.anchor_at(chunk.start_line)
+    return chunks
 
 
 def _code_chunks(doc: Document, count_tokens: CountTokens, max_tokens: int) -> list[Chunk] | None:
     """Definition-shaped chunks, or None for a language without a grammar (today's chunker takes it)."""
     from semsearch.ingest.code import chunk_code, language_for
 
-    language = language_for(doc.path)
-    if language is None or len(doc.sections) != 1:
+    if len(doc.sections) != 1:
         return None
     section = doc.sections[0]
+    language = section.language or language_for(doc.path)
+    if language is None:
+        return None
     offset = section.start_line - 1
-    pieces = chunk_code(section.text, language, doc.path.name, count_tokens, max_tokens=max_tokens)
+    root = " > ".join(section.heading_path) or doc.path.name  # a notebook cell's symbols sit under its headings
+    pieces = chunk_code(section.text, language, root, count_tokens, max_tokens=max_tokens)
     lines = section.text.split("\n")
     chunks = [
         Chunk("\n".join(lines[p.start_line - 1 : p.end_line]), p.start_line + offset, p.end_line + offset, p.heading,

@@ -23,6 +23,8 @@ class Section:
     end_line: int
     heading_path: tuple[str, ...] = ()
     page: int | None = None
+    anchor: str | None = None  # the part of a notebook or deck it comes from: "cell 3", "slide 2"
+    language: str | None = None  # a notebook's code cell: chunked at definitions in this tree-sitter language
 
 
 @dataclass
@@ -31,6 +33,13 @@ class Document:
     kind: str
     sections: list[Section] = field(default_factory=list)
     title: str | None = None
+    # The text that section line numbers count in, when it is extracted rather than the file's own
+    # (notebooks, Office files, e-books): the file view shows it.
+    text: str | None = None
+
+    def anchor_at(self, line: int) -> str | None:
+        """The anchor of the section holding this line (sections of anchored documents never share lines)."""
+        return next((s.anchor for s in self.sections if s.start_line <= line <= s.end_line), None)
 
 
 def headed(path: Path, kind: str, text: str, headings: list[tuple[int, int, int, str]]) -> Document:

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 from semsearch.ingest.code import LANGUAGES as CODE_LANGUAGES
 from semsearch.ingest.document import Document, ExtractError, Section, UnreadableFileError, add_section, headed
+from semsearch.ingest.html import html_document
+from semsearch.ingest.text import decode, read_bytes
 
-__all__ = ["Document", "ExtractError", "Section", "UnreadableFileError", "extract"]
+__all__ = [
+    "Document",
+    "ExtractError",
+    "Section",
+    "UnreadableFileError",
+    "decode",
+    "extract",
+    "html_document",
+    "read_bytes",
+]
 
 MARKDOWN = {".md", ".markdown", ".mdx"}
 RST = {".rst", ".rest"}
@@ -19,12 +29,18 @@ CODE = {
     ".php", ".sh", ".bash", ".sql", ".swift", ".kt", ".scala", ".lua", ".r", ".jl", ".toml", ".yaml", ".yml",
     ".json", ".ini", ".cfg",
 } | set(CODE_LANGUAGES)  # fmt: skip
+# Read by semsearch.ingest.documents (notebooks, Word, OpenDocument, PowerPoint, EPUB).
+DOCUMENTS = {".ipynb", ".docx", ".odt", ".pptx", ".epub"}
 
 
 def extract(path: Path) -> Document:
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return _pdf(path)
+    if suffix in DOCUMENTS:
+        from semsearch.ingest.documents import extract_document
+
+        return extract_document(path)
     text = decode(path)
     if not text.strip():
         raise ExtractError(f"{path}: empty file")
@@ -33,63 +49,16 @@ def extract(path: Path) -> Document:
 
         return markdown_document(path, text)
     if suffix in RST:
-        return headed(path, "rst", text, _rst_headings(text))
+        from semsearch.ingest.markup import blank_label_lines
+
+        return headed(path, "rst", blank_label_lines(text), _rst_headings(text))
     if suffix in HTML:
-        return _html(path, text)
+        return html_document(path, text)
     if suffix == ".svg":  # only when included: drawings are skipped by default (ingest.junk)
         from semsearch.ingest.drawing import svg_document
 
         return svg_document(path, text)
     return headed(path, "code" if suffix in CODE else "text", text, [])
-
-
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes; a file removed meanwhile is an ExtractError, one that cannot be read an UnreadableFileError."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ExtractError(f"{path}: file was removed while indexing") from None
-    except OSError as e:
-        raise UnreadableFileError(f"{path}: cannot read file ({e.strerror or e})") from None
-
-
-def decode(path: Path) -> str:
-    """Text of a file in any encoding: BOMs first, then UTF-8, else what charset-normalizer detects.
-
-    NUL characters are dropped (they carry no words and upset tokenizers and terminals).
-    """
-    data = read_bytes(path)
-    if data.startswith(b"\xef\xbb\xbf"):
-        text = data[3:].decode("utf-8", errors="replace")
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16", errors="replace")
-    else:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = _detect(data)
-    return text.replace("\x00", "")
-
-
-def _detect(data: bytes) -> str:
-    """Legacy 8-bit or CJK text, decoded with the encoding charset-normalizer finds least chaotic.
-
-    Western text decodes cleanly in several code pages (é in cp1252 is č in cp1250), and the
-    language guess that breaks the tie is unreliable on short files (French reads as Croatian):
-    among the cleanest candidates Windows-1252 wins, by far the most common of them and what
-    browsers read Latin-1 as. Text using letters only another code page has (Polish ł, Czech ř)
-    is not clean in cp1252, so it keeps its own.
-    """
-    from charset_normalizer import from_bytes
-
-    matches = list(from_bytes(data))
-    if not matches:
-        return data.decode("cp1252", errors="replace")  # nothing coherent: keep what Latin script survives
-    cleanest = min(match.percent_chaos for match in matches)
-    for match in matches:
-        if match.percent_chaos == cleanest and "cp1252" in match.could_be_from_charset:
-            return data.decode("cp1252", errors="replace")
-    return str(matches[0])
 
 
 # -- headed text formats ---------------------------------------------------------------------------
@@ -130,93 +99,6 @@ def _rst_headings(text: str) -> list[tuple[int, int, int, str]]:
         headings.append((first, last, styles.index(style) + 1, _clean_heading(title)))
         i = last
     return headings
-
-
-# -- HTML ------------------------------------------------------------------------------------------
-
-
-class _VisibleText(HTMLParser):
-    """Visible text with source line numbers; h1-h6 become headings."""
-
-    SKIP = {"script", "style", "head", "noscript", "template", "svg"}
-    BLOCK = {"p", "div", "li", "tr", "br", "section", "article", "pre", "blockquote", "table", "ul", "ol", "dd", "dt"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.skip = 0
-        self.heading: int | None = None
-        self.heading_text: list[str] = []
-        self.heading_line = 0
-        self.title: str | None = None
-        self.in_title = False
-        # (line, text) pieces and (line, level, text) headings
-        self.pieces: list[tuple[int, str]] = []
-        self.headings: list[tuple[int, int, str]] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "title":
-            self.in_title = True
-        if tag in self.SKIP:
-            self.skip += 1
-        elif re.fullmatch(r"h[1-6]", tag):
-            self.heading, self.heading_text, self.heading_line = int(tag[1]), [], self.getpos()[0]
-        elif tag in self.BLOCK:
-            self.pieces.append((self.getpos()[0], "\n"))
-
-    def handle_endtag(self, tag):
-        if tag == "title":
-            self.in_title = False
-        if tag in self.SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif self.heading and tag == f"h{self.heading}":
-            title = " ".join("".join(self.heading_text).split())
-            if title:
-                self.headings.append((self.heading_line, self.heading, title))
-            self.heading = None
-        elif tag in self.BLOCK:
-            self.pieces.append((self.getpos()[0], "\n"))
-
-    def handle_data(self, data):
-        if self.in_title:
-            self.title = (self.title or "") + data.strip()
-        if self.skip:
-            return
-        if self.heading:
-            self.heading_text.append(data)
-        else:
-            self.pieces.append((self.getpos()[0], data))
-
-
-def _html(path: Path, text: str) -> Document:
-    parser = _VisibleText()
-    parser.feed(text)
-    parser.close()
-    sections: list[Section] = []
-    stack: list[tuple[int, str]] = []
-    bounds = [(line, level, title) for line, level, title in parser.headings]
-    pieces = parser.pieces
-    trail: tuple[str, ...] = ()
-    cursor = 0
-    for line, level, title in [*bounds, (10**9, 0, "")]:
-        chunk = []
-        while cursor < len(pieces) and pieces[cursor][0] < line:
-            chunk.append(pieces[cursor])
-            cursor += 1
-        body = re.sub(r"[ \t]+", " ", "".join(p for _, p in chunk))
-        body = re.sub(r"\n\s*\n\s*", "\n\n", body).strip()
-        body = "\n".join(part.strip() for part in body.split("\n"))
-        if body:
-            real = [ln for ln, p in chunk if p.strip()]
-            sections.append(Section(body, min(real), max(real), trail))
-        if level:
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, title))
-            trail = tuple(t for _, t in stack)
-    if not sections:
-        raise ExtractError(f"{path}: no visible text")
-    title = parser.title or (parser.headings[0][2] if parser.headings else None)
-    return Document(path, "html", sections, title)
 
 
 # -- PDF -------------------------------------------------------------------------------------------

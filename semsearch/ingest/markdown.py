@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from semsearch.ingest.document import Document, headed
+from semsearch.ingest.markup import blank_label_lines
 
 _FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?\r?\n)?\1[ \t]*(\r?\n|\Z)", re.S)
 
@@ -19,6 +20,7 @@ _FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?\r?\n)?\1[ \t]*(\r?\n|
 def markdown_document(path: Path, text: str) -> Document:
     """Sections between headings, each with its heading path; front matter left out."""
     body, title = split_front_matter(text)
+    body = blank_label_lines(body)
     doc = headed(path, "markdown", body, markdown_headings(body))
     if title:
         doc.title = title

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from semsearch.ingest.extract import DOCUMENTS
 from semsearch.ingest.junk import junk_reason
 from semsearch.paths import PathPattern, selected
 
@@ -27,7 +28,8 @@ SNIFF_BYTES = 8192
 # A line this long is minified or generated data (a JS bundle, a base64 blob, a JSON dump): slow to
 # tokenize and useless to search, so such a file is skipped like a binary one.
 MAX_LINE_BYTES = 1_000_000
-NOT_BINARY_SUFFIXES = {".pdf"}  # binary containers we know how to extract text from
+# Containers we extract text from (PDF, Office, EPUB; a notebook's base64 outputs make very long lines)
+NOT_BINARY_SUFFIXES = {".pdf", *DOCUMENTS}
 
 
 @dataclass(frozen=True)

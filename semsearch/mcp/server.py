@@ -30,13 +30,14 @@ indexed and whether files changed on disk since, and `index` to add folders or r
 SEARCH_DESCRIPTION = """\
 Find passages in the user's indexed files that answer a question or match a topic, by meaning (not
 only exact words). Returns the best chunks, best first, each with its file path, start and end line
-(1-based, inclusive; page for PDFs), heading path and score, plus the chunk's text, so you can often
-answer without opening the file. Pass `query` (natural language: "how do I rotate the logs?"; use mode
+(1-based, inclusive; page for PDFs, cell for notebooks, slide for decks), heading path and similarity
+score, plus the chunk's text, so you can often answer without opening the file. Pass `query` (natural
+language: "how do I rotate the logs?"; use mode
 "keyword" or "hybrid" for identifiers and error codes), or better, `queries`: typed sub-queries fused
 into one ranking: {"type": "lex", "query": "identifiers and exact words"} for the keyword index,
 {"type": "vec", "query": "a question"} and {"type": "hyde", "query": "a short passage or code that
-would answer it"} for the embedding. Narrow with `path`, a glob on the file path ("docs/*.md",
-"*.py"); bound the answer with `max_tokens` (results are trimmed or dropped to fit, and it says so)."""
+would answer it"} for the embedding. Narrow with `path` ("docs/ops": that folder and below; "*.py";
+"docs/*.md"); bound the answer with `max_tokens` (results are trimmed or dropped to fit, and it says so)."""
 
 GET_DESCRIPTION = """\
 Read lines of a file the index holds: `path` as returned by `search` (or relative to the indexed

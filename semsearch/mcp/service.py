@@ -229,6 +229,8 @@ def hit_record(hit) -> dict:
         "start_line": hit.start_line,
         "end_line": hit.end_line,
         "page": hit.page,
+        "cell": hit.cell,
+        "slide": hit.slide,
         "heading": hit.heading or None,
         "score": None if hit.score is None else round(float(hit.score), 4),
         "text": hit.text,

@@ -17,7 +17,7 @@ import numpy as np
 from semsearch.errors import SemsearchError
 from semsearch.paths import PathPattern
 from semsearch.search.keywords import keyword_candidates
-from semsearch.search.results import SearchResult
+from semsearch.search.results import SearchResult, anchor_fields
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.collection import Collection, Scope
@@ -46,6 +46,7 @@ class AutoSettings:
     defines: bool = True  # the chunk defines a name the query asks for
     file_name: bool = True  # the file is named after it
     coherence: bool = False  # off: no gain measured (kept for experiments)
+    declares: bool = True  # "class Context": the chunk declaring it (tests/search/test_definition_queries.py)
     secondary: bool = True  # tests, vendored and generated files, release notes step back
 
 
@@ -112,6 +113,7 @@ def search(
             score=shown.get(i),
             page=r.page,
             chunk_id=i,
+            **anchor_fields(r.anchor),
         )
         for i, _ in ranked
         if (r := rows.get(i)) is not None
@@ -201,6 +203,8 @@ def rerank(
     candidates = [signals.Candidate(i, s, *labels[i]) for i, s in head if i in labels]
     # Coherence is for source files (many small definitions); on prose it would favour long overview pages.
     bonus = signals.coherence([c for c in candidates if c.kind == "code"]) if settings.coherence else {}
+    wanted = settings.declares and shape.definition_kind
+    texts = {i: r.text for i, r in collection.chunks([c.chunk_id for c in candidates]).items()} if wanted else {}
     scored = []
     for c in candidates:
         score = c.score + bonus.get(c.chunk_id, 0.0)
@@ -210,6 +214,8 @@ def rerank(
             score += signals.file_name_match(c, shape)
         if settings.secondary:
             score += signals.secondary_penalty(c, shape)
+        if texts:
+            score += signals.declares(texts.get(c.chunk_id, ""), shape)
         scored.append((c.chunk_id, score))
     scored.sort(key=lambda pair: -pair[1])
     floor = scored[-1][1] if scored else 0.0

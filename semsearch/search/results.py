@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+ANCHOR_KINDS = ("cell", "slide")  # the numbered parts a chunk's anchor names ("cell 3": a notebook's third cell)
+
 
 @dataclass
 class SearchResult:
@@ -17,12 +19,15 @@ class SearchResult:
     score: float | None  # cosine similarity to the query (BM25 in keyword mode); None: not embedded yet
     page: int | None = None
     chunk_id: int = 0
+    cell: int | None = None  # a notebook's cell (1-based, markdown cells counted)
+    slide: int | None = None  # a presentation's slide (1-based)
 
     @property
     def location(self) -> str:
         where = f"{self.start_line}-{self.end_line}" if self.end_line != self.start_line else f"{self.start_line}"
-        page = f" (page {self.page})" if self.page else ""
-        return f"{self.path}:{where}{page}"
+        parts = (("page", self.page), ("cell", self.cell), ("slide", self.slide))
+        part = next((f" ({kind} {number})" for kind, number in parts if number), "")
+        return f"{self.path}:{where}{part}"
 
     def snippet(self, width: int = 200) -> str:
         flat = " ".join(self.text.split())
@@ -45,6 +50,12 @@ class SearchResults(list):
         )
         head = "".join(f"<th>{name}</th>" for name in ("#", "location", "heading", "score", "snippet"))
         return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def anchor_fields(anchor: str | None) -> dict[str, int]:
+    """The SearchResult fields a stored anchor fills: "cell 3" -> {"cell": 3}; nothing for none or an unknown kind."""
+    kind, _, number = (anchor or "").partition(" ")
+    return {kind: int(number)} if kind in ANCHOR_KINDS and number.isdigit() else {}
 
 
 def format_score(score: float | None) -> str:

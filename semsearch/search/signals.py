@@ -7,6 +7,7 @@ benchmarks/code_questions.json, benchmarks/docs_questions.json or SciFact train
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -18,6 +19,7 @@ DEFINES_BOOST = 0.5  # the chunk defines a name the query asks for
 FILE_NAME_BOOST = 0.15  # the file's name (or a folder) is a name the query asks for
 COHERENCE_WEIGHT = 0.1  # per other strong chunk of the same file, up to COHERENCE_CAP
 COHERENCE_CAP = 3
+DECLARES_BOOST = 1.0  # "class Context" asked for a declaration, and the chunk's text has it: `class Context:`
 SECONDARY_PENALTY = 0.15  # tests, vendored and generated files, release notes, unless the query asks for them
 
 _TEST_PATH = re.compile(r"(^|/)(tests?|testing|__tests__|spec|specs)/|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$")
@@ -57,6 +59,21 @@ def defines_symbol(candidate: Candidate, query: QueryShape) -> float:
     if wanted & set(last):
         return DEFINES_BOOST
     return DEFINES_BOOST / 2 if wanted & names else 0.0
+
+
+def declares(text: str, query: QueryShape) -> float:
+    """Boost a chunk that declares the queried name with the queried keyword: "func Execute" ->
+    `func (c *Command) Execute(`, "interface Handler" -> `type Handler interface {`."""
+    if not query.definition_kind or not query.identifiers:
+        return 0.0
+    return DECLARES_BOOST if declaration(query.definition_kind, query.identifiers[0]).search(text) else 0.0
+
+
+@functools.lru_cache(maxsize=64)
+def declaration(keyword: str, name: str) -> re.Pattern:
+    """`keyword name` (a Go receiver or a Kotlin receiver type may sit between), or Go's `type name ... keyword`."""
+    k, n = re.escape(keyword), re.escape(name)
+    return re.compile(rf"\b{k}\s+(?:\([^)\n]*\)\s*|[\w<>?]+\.)?{n}\b|\btype\s+{n}\b[^\n]*\b{k}\b", re.I)
 
 
 def file_name_match(candidate: Candidate, query: QueryShape) -> float:

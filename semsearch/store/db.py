@@ -107,6 +107,7 @@ class ChunkRecord:
     id: int | None = None
     file_id: int | None = None
     path: str | None = None
+    anchor: str | None = None  # the notebook cell or slide it comes from: "cell 3", "slide 2"
 
 
 def _batches(values: Sequence, size: int = 500) -> Iterator[tuple[list, str]]:
@@ -178,6 +179,7 @@ class Database:
                     "start_line": int,
                     "end_line": int,
                     "page": int,
+                    "anchor": str,
                     "heading": str,
                     "text": str,
                     "text_hash": str,
@@ -207,6 +209,7 @@ class Database:
         version = int(row[0]) if row else 1
         if version > SCHEMA_VERSION:
             raise SemsearchError(f"{self.path}: index schema {version} is newer than this semsearch ({SCHEMA_VERSION})")
+        self._add_anchor_column()
         if version == SCHEMA_VERSION:
             return
         self.conn.execute("BEGIN IMMEDIATE")
@@ -224,6 +227,20 @@ class Database:
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
+            raise
+
+    def _add_anchor_column(self) -> None:
+        """chunks.anchor (notebook cell, slide) on an index made before it: a nullable column, so older
+        semsearch versions still read and write the index (the schema version stays)."""
+        if any(row[1] == "anchor" for row in self.conn.execute("PRAGMA table_info(chunks)")):
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not any(row[1] == "anchor" for row in self.conn.execute("PRAGMA table_info(chunks)")):
+                self.conn.execute("ALTER TABLE chunks ADD COLUMN anchor TEXT")
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
             raise
 
     def _index_keywords(self, rows: Iterable[tuple[int, str, str, str, str | None]]) -> None:
@@ -341,14 +358,15 @@ class Database:
                     keywords = []
                     for chunk, vector in zip(chunks, vectors, strict=True):
                         cur = self.conn.execute(
-                            "INSERT INTO chunks(file_id, ordinal, start_line, end_line, page, heading, text, "
-                            "text_hash, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            "INSERT INTO chunks(file_id, ordinal, start_line, end_line, page, anchor, heading, text, "
+                            "text_hash, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [
                                 file_id,
                                 chunk.ordinal,
                                 chunk.start_line,
                                 chunk.end_line,
                                 chunk.page,
+                                chunk.anchor,
                                 chunk.heading,
                                 chunk.text,
                                 chunk.text_hash,
@@ -528,7 +546,8 @@ class Database:
             for part, marks in _batches([int(i) for i in ids]):
                 for row in self.conn.execute(
                     "SELECT c.id, c.file_id, f.path, c.ordinal, c.start_line, c.end_line, c.page, c.heading, "
-                    f"c.text, c.text_hash FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})",
+                    "c.text, c.text_hash, c.anchor "
+                    f"FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})",
                     part,
                 ):
                     found[row[0]] = ChunkRecord(
@@ -542,6 +561,7 @@ class Database:
                         id=row[0],
                         file_id=row[1],
                         path=row[2],
+                        anchor=row[10],
                     )
         return found
 
@@ -579,12 +599,14 @@ class Database:
         """A file's chunks (without vectors) in reading order."""
         with self.lock:
             rows = self.conn.execute(
-                "SELECT c.id, f.path, c.ordinal, c.start_line, c.end_line, c.page, c.heading, c.text, c.text_hash "
-                "FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.file_id = ? ORDER BY c.ordinal",
+                "SELECT c.id, f.path, c.ordinal, c.start_line, c.end_line, c.page, c.heading, c.text, c.text_hash, "
+                "c.anchor FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.file_id = ? ORDER BY c.ordinal",
                 [int(file_id)],
             ).fetchall()
         return [
-            ChunkRecord(r[2], r[3], r[4], r[6], r[7], r[8], page=r[5], id=r[0], file_id=int(file_id), path=r[1])
+            ChunkRecord(
+                r[2], r[3], r[4], r[6], r[7], r[8], page=r[5], id=r[0], file_id=int(file_id), path=r[1], anchor=r[9]
+            )
             for r in rows
         ]
 

@@ -152,6 +152,7 @@ def create_app(reader: IndexReader, *, bind_host: str = "127.0.0.1", on_ready: C
                         "start_line": c.start_line,
                         "end_line": c.end_line,
                         "page": c.page,
+                        "anchor": c.anchor,
                         "heading": c.heading,
                         "text": c.text,
                     }

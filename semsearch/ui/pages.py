@@ -140,7 +140,7 @@ def search_page(
 
 
 def _span(chunk) -> str:
-    return line_span(chunk.start_line, chunk.end_line, chunk.page)
+    return line_span(chunk.start_line, chunk.end_line, chunk.page, chunk.anchor)
 
 
 def file_page(view: FileView, *, params: dict, matches: list[Hit], terms: list[str] = ()) -> str:

@@ -46,10 +46,11 @@ class Hit:
     heading: str
     score: float | None  # cosine similarity (BM25 in keyword mode); None: not embedded yet
     snippet: Parts
+    anchor: str | None = None  # "cell 3", "slide 2"
 
     @property
     def lines(self) -> str:
-        return line_span(self.start_line, self.end_line, self.page)
+        return line_span(self.start_line, self.end_line, self.page, self.anchor)
 
     def to_dict(self) -> dict:
         return {
@@ -61,6 +62,7 @@ class Hit:
             "start_line": self.start_line,
             "end_line": self.end_line,
             "page": self.page,
+            "anchor": self.anchor,
             "lines": self.lines,
             "heading": self.heading,
             "score": None if self.score is None else round(self.score, 6),
@@ -108,10 +110,11 @@ class FileView:
         return [c for c in self.chunks if c.page == self.page] if self.page else self.chunks
 
 
-def line_span(start: int, end: int, page: int | None = None) -> str:
-    """'lines 3–7', 'line 3', 'page 2, lines 1–9': where a chunk sits, as the page shows it."""
+def line_span(start: int, end: int, page: int | None = None, anchor: str | None = None) -> str:
+    """'lines 3–7', 'line 3', 'page 2, lines 1–9', 'cell 4, lines 12–15': where a chunk sits, as the page shows it."""
     span = f"line {start}" if start == end else f"lines {start}–{end}"
-    return f"page {page}, {span}" if page else span
+    part = f"page {page}" if page else anchor
+    return f"{part}, {span}" if part else span
 
 
 class IndexReader:
@@ -216,6 +219,7 @@ class IndexReader:
                         heading=r.heading or "",
                         score=r.score,
                         snippet=snippet(plain_text(r.text, r.path), terms),
+                        anchor=row.anchor,
                     )
                 )
         elapsed = (time.perf_counter() - started) * 1000
@@ -313,9 +317,9 @@ def _load_text(view: FileView) -> None:
         if view.page:
             lines = _pdf_page_lines(path, view.page)
         else:
-            from semsearch.ingest.extract import decode
+            from semsearch.ingest.documents import text_lines
 
-            lines = decode(path).splitlines()
+            lines = text_lines(path)  # a notebook's or an Office file's text as the indexer extracted it
     except SemsearchError as e:
         view.note = f"Cannot read the file ({e}); showing its indexed passages."
         return

@@ -181,8 +181,13 @@ async def watched(notes: Path, other: Path, tmp_path: Path) -> None:
                 break
             assert time.monotonic() < ends, found
             await anyio.sleep(0.1)
-        error, status = await call(client, "status")
-        assert status["watching"]["phase"] == "watching" and status["watching"]["roots"] == [str(notes)]
+        while True:  # found while the initial run may still be embedding (files are searchable at once)
+            error, status = await call(client, "status")
+            if status["watching"]["phase"] == "watching":
+                break
+            assert time.monotonic() < ends, status
+            await anyio.sleep(0.1)
+        assert status["watching"]["roots"] == [str(notes)]
         # The index tool writes through the watcher's own index: no deadlock, no busy error.
         error, report = await call(client, "index", paths=[str(other)])
         assert not error and report["new"] == 1, report

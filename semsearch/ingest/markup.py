@@ -1,0 +1,23 @@
+"""Lines that are markup only, with no words to search: cross-reference labels.
+
+A MyST target `(shell-completion)=` or a reST target `.. _shell-completion:` sits on its own
+line above a heading. Chunked, it became a one-line chunk whose few tokens all match the topic,
+so it ranked first for it; blanked (line numbers kept), it joins no chunk.
+"""
+
+from __future__ import annotations
+
+import re
+
+_LABEL = re.compile(
+    r"^[ \t]*(?:"
+    r"\([^()\s]+\)="  # MyST target: (label)=
+    r"|\.\.[ \t]+_[^:\n]+:(?:[ \t]+\S+)?"  # reST target: .. _label:  (or .. _name: https://...)
+    r")[ \t]*$",
+    re.M,
+)
+
+
+def blank_label_lines(text: str) -> str:
+    """The text with every label line emptied; the other lines keep their numbers."""
+    return _LABEL.sub("", text)

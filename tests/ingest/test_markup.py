@@ -1,0 +1,57 @@
+"""Cross-reference label lines (MyST `(name)=`, reST `.. _name:`) never become chunks of their own."""
+
+from __future__ import annotations
+
+from semsearch.embed.local import LocalEmbedder
+from semsearch.ingest.chunk import chunk_document
+from semsearch.ingest.extract import extract
+
+MYST = """# Guide
+
+Some introduction to the guide.
+
+(shell-completion)=
+
+## Shell completion
+
+Click can complete commands, options and choices in bash, zsh and fish.
+
+(options)=
+## Options
+
+Options are declared with the option decorator.
+"""
+
+RST = """Guide
+=====
+
+Some introduction.
+
+.. _shell-completion:
+
+Shell completion
+----------------
+
+Click can complete commands in bash, zsh and fish.
+
+.. _click-docs: https://click.palletsprojects.com
+
+See the docs.
+"""
+
+
+def test_label_lines_join_no_chunk_and_lines_keep_their_numbers(tmp_path):
+    count = LocalEmbedder().count_tokens
+    (tmp_path / "guide.md").write_text(MYST)
+    (tmp_path / "guide.rst").write_text(RST)
+    md = chunk_document(extract(tmp_path / "guide.md"), count, max_tokens=128)
+    assert [(c.heading, c.start_line, c.end_line, c.text) for c in md] == [
+        ("Guide", 3, 3, "Some introduction to the guide."),
+        ("Guide > Shell completion", 9, 9, "Click can complete commands, options and choices in bash, zsh and fish."),
+        ("Guide > Options", 14, 14, "Options are declared with the option decorator."),
+    ]
+    rst = chunk_document(extract(tmp_path / "guide.rst"), count, max_tokens=128)
+    assert [(c.heading, c.text) for c in rst] == [
+        ("Guide", "Some introduction."),
+        ("Guide > Shell completion", "Click can complete commands in bash, zsh and fish.\n\nSee the docs."),
+    ]
