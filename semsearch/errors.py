@@ -71,5 +71,18 @@ class IndexNotFoundError(SemsearchError):
     """A command that reads an index was pointed at a folder that holds none."""
 
 
+class SettingError(SemsearchError):
+    """An environment variable (SEMSEARCH_*, OLLAMA_*) holds a value semsearch cannot use."""
+
+
+class IndexInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during an indexing run: what was committed stays, the rest is left for the next run."""
+
+    def __init__(self, committed: int, left: int):
+        super().__init__(f"{committed} files committed, {left} left")
+        self.committed = committed
+        self.left = left
+
+
 class DatabaseBusyError(IndexBusyError):
     """SQLite stayed locked by another program (not a semsearch writer) past the busy timeout."""

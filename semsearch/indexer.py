@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semsearch.errors import SemsearchError
+from semsearch.errors import IndexInterrupted, SemsearchError
+from semsearch.settings import env_int
 from semsearch.store.db import ChunkRecord, FileRecord, text_hash
 from semsearch.store.pausepoints import pause_point
 
@@ -29,7 +30,12 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_CHUNK_TOKENS = 200
 DEFAULT_OVERLAP_TOKENS = 30
 DEFAULT_MAX_FILE_BYTES = 10_000_000
-WRITE_BATCH_CHUNKS = int(os.environ.get("SEMSEARCH_WRITE_BATCH_CHUNKS", "256"))  # chunks per embed call and commit
+WRITE_BATCH_CHUNKS = 256  # chunks per embed call and commit; $SEMSEARCH_WRITE_BATCH_CHUNKS overrides it
+
+
+def write_batch_chunks() -> int:
+    """Chunks per embed call and commit, read where used (a bad value is one line naming the variable)."""
+    return env_int("SEMSEARCH_WRITE_BATCH_CHUNKS", WRITE_BATCH_CHUNKS, meaning="a whole number of chunks", minimum=1)
 
 
 @dataclass
@@ -256,6 +262,7 @@ def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_pr
                 ready.put((path, f"{path}: {type(e).__name__}: {e}", True))
         ready.put(None)
 
+    batch_chunks = write_batch_chunks()
     worker = threading.Thread(target=produce, name="semsearch-extract", daemon=True)
     worker.start()
     batch: list[_Pending] = []
@@ -276,13 +283,16 @@ def _index_jobs(index: Index, jobs: list[_Job], report: IndexReport, warn, on_pr
                 warn(f"skipped {message if message.startswith(path) else path + ': ' + message}")
             else:
                 batch.append(item)
-                if sum(len(p.chunks) for p in batch) >= WRITE_BATCH_CHUNKS:
+                if sum(len(p.chunks) for p in batch) >= batch_chunks:
                     _write_batch(index, batch, report, prefix)
                     batch = []
             if on_progress:
                 on_progress(done, len(jobs))
         if batch:
             _write_batch(index, batch, report, prefix)
+    except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM: say what is kept (the report counts committed files)
+        committed = report.new + report.changed
+        raise IndexInterrupted(committed, len(jobs) - committed) from e
     finally:
         stop.set()
         while worker.is_alive():  # unblock a producer waiting on a full queue
@@ -309,13 +319,13 @@ def _write_batch(index: Index, batch: list[_Pending], report: IndexReport, prefi
     report.chunks_reused += len(hashes) - len(missing)
     items = [(p.record, p.chunks, np.vstack([known[c.text_hash] for c in p.chunks]).astype(np.float32)) for p in batch]
     removed, added = index.db.write_files(items)
-    pause_point("batch-committed")
-    index.vectors.update(removed, added, index.db.generation)
-    for p in batch:
+    for p in batch:  # counted as soon as committed: an interrupted run reports them
         if p.is_new:
             report.new += 1
         else:
             report.changed += 1
+    pause_point("batch-committed")
+    index.vectors.update(removed, added, index.db.generation)
 
 
 def _extract(path: Path):

@@ -26,12 +26,12 @@ import numpy as np
 from semsearch.errors import SemsearchError
 from semsearch.indexer import (
     DEFAULT_MAX_FILE_BYTES,
-    WRITE_BATCH_CHUNKS,
     IndexReport,
     _document_prefix,
     _embedding_text,
     _file_hash,
     _is_under,
+    write_batch_chunks,
 )
 from semsearch.store.db import ChunkRecord, FileRecord, text_hash
 
@@ -386,7 +386,7 @@ def _stream(ray, index, jobs, plan: EmbedPlan, dimensions, report, warn, on_prog
         vectors = np.vstack([np.asarray(r["vector"], dtype=np.float32) for r in rows])
         batch.append((record, chunks, vectors, bool(row["is_new"])))
         report.chunks_embedded += len(chunks)
-        if sum(len(c) for _, c, _, _ in batch) >= WRITE_BATCH_CHUNKS:
+        if sum(len(c) for _, c, _, _ in batch) >= write_batch_chunks():
             _commit(index, batch, report)
             batch = []
         file_done()
