@@ -23,6 +23,7 @@ from semsearch.errors import IndexInterrupted, SemsearchError
 from semsearch.settings import env_int
 from semsearch.store.db import ChunkRecord, FileRecord, text_hash
 from semsearch.store.pausepoints import pause_point
+from semsearch.words import plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.index import Index
@@ -63,7 +64,7 @@ class IndexReport:
     def summary(self) -> str:
         return (
             f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged, {self.deleted} deleted, "
-            f"{self.failed} failed; {self.chunks_embedded} chunks embedded in {self.seconds:.1f}s "
+            f"{self.failed} failed; {plural(self.chunks_embedded, 'chunk')} embedded in {self.seconds:.1f}s "
             f"({self.chunks_per_second:.1f} chunks/s)"
         )
 

@@ -229,7 +229,9 @@ class Watcher:
                     except Stopped:
                         raise
                     except (SemsearchError, OSError) as e:
-                        self.on_warning(f"could not apply {len(pending)} changes: {e}; retrying in {retry_wait:.0f}s")
+                        self.on_warning(
+                            f"could not apply {plural(len(pending), 'change')}: {e}; retrying in {retry_wait:.0f}s"
+                        )
                         self._set(error=str(e))
                         retry_at, retry_wait = now + retry_wait, min(retry_wait * 2, RETRY_S[1])
                         continue

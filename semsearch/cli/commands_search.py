@@ -17,6 +17,7 @@ from semsearch.cli.options import (
 )
 from semsearch.cli.output import print_files, print_hits, printable, result_record
 from semsearch.cli.progress import ProgressBar
+from semsearch.words import plural
 
 
 @click.command()
@@ -121,7 +122,7 @@ def eval_command(dataset, split, mode, k, index_path, model, embedder_spec, chun
         click.echo(json.dumps(result.to_dict()))
         return
     click.echo(
-        f"{result.dataset} {result.split} ({result.queries} queries), {result.mode}: "
+        f"{result.dataset} {result.split} ({plural(result.queries, 'query', 'queries')}), {result.mode}: "
         f"nDCG@10 {result.ndcg_at_10:.4f}  Recall@100 {result.recall_at_100:.4f}  MRR@10 {result.mrr_at_10:.4f}  "
         f"(indexing {result.index_seconds:.1f}s, search {result.search_seconds:.1f}s)"
     )
