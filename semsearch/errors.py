@@ -71,6 +71,10 @@ class IndexNotFoundError(SemsearchError):
     """A command that reads an index was pointed at a folder that holds none."""
 
 
+class SettingError(SemsearchError):
+    """An environment variable (SEMSEARCH_*, OLLAMA_*) holds a value semsearch cannot use."""
+
+
 class DatabaseBusyError(IndexBusyError):
     """SQLite stayed locked by another program (not a semsearch writer) past the busy timeout."""
 
@@ -78,12 +82,14 @@ class DatabaseBusyError(IndexBusyError):
 class IndexInterrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM turned into it) during an indexing run: what was committed stays."""
 
-    def __init__(self, files: int, pending: int):
-        self.files, self.pending = files, pending
+    def __init__(self, files: int, left: int, pending: int):
+        self.files, self.left, self.pending = files, left, pending
         super().__init__(self.summary())
 
     def summary(self) -> str:
         line = f"{self.files} {'file' if self.files == 1 else 'files'} indexed and committed (searchable by keyword)"
+        if self.left:
+            line += f", {self.left} left for the next run"
         if self.pending:
             line += f"; {self.pending} chunks wait for their vectors: the next run embeds them"
         return line

@@ -32,7 +32,9 @@ import numpy as np
 from semsearch.collection import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS
 from semsearch.errors import IndexInterrupted, SemsearchError
 from semsearch.paths import PathPattern, selected
+from semsearch.settings import env_int
 from semsearch.store.db import ChunkRecord, FileRecord, text_hash
+from semsearch.words import plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.collection import Collection
@@ -49,8 +51,13 @@ __all__ = [
 ]
 
 DEFAULT_MAX_FILE_BYTES = 10_000_000
-WRITE_BATCH_CHUNKS = int(os.environ.get("SEMSEARCH_WRITE_BATCH_CHUNKS", "256"))  # chunks per embed call and commit
+WRITE_BATCH_CHUNKS = 256  # chunks per embed call and commit; $SEMSEARCH_WRITE_BATCH_CHUNKS overrides it
 COMMIT_EVERY_S = 1.0  # files become keyword-searchable at least this often during a run
+
+
+def write_batch_chunks() -> int:
+    """Chunks per embed call and commit, read where used (a bad value is one line naming the variable)."""
+    return env_int("SEMSEARCH_WRITE_BATCH_CHUNKS", WRITE_BATCH_CHUNKS, meaning="a whole number of chunks", minimum=1)
 
 
 @dataclass
@@ -107,7 +114,7 @@ class IndexReport:
     def summary(self) -> str:
         return (
             f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged, {self.deleted} deleted, "
-            f"{self.failed} failed, {self.skipped} skipped; {self.chunks_embedded} chunks embedded "
+            f"{self.failed} failed, {self.skipped} skipped; {plural(self.chunks_embedded, 'chunk')} embedded "
             f"in {self.seconds:.1f}s ({self.chunks_per_second:.1f} chunks/s)"
         )
 
@@ -345,6 +352,7 @@ def run_jobs(collection: Collection, plan: Plan, options: RunOptions) -> set[str
     unindexable: set[str] = set()
     done = 0
     due = time.monotonic() + COMMIT_EVERY_S
+    batch_chunks = write_batch_chunks()
     try:
         while True:
             item = ready.get()
@@ -358,7 +366,7 @@ def run_jobs(collection: Collection, plan: Plan, options: RunOptions) -> set[str
                 report_failure(plan, options, path, message)
             else:
                 batch.append(item)
-                if sum(len(p.chunks) for p in batch) >= WRITE_BATCH_CHUNKS or time.monotonic() > due:
+                if sum(len(p.chunks) for p in batch) >= batch_chunks or time.monotonic() > due:
                     commit_files(collection, batch, report)
                     batch, due = [], time.monotonic() + COMMIT_EVERY_S
             options.progress(done, len(jobs))
@@ -403,7 +411,7 @@ def embed_pending(collection: Collection, report: IndexReport, options: RunOptio
     """Give every pending chunk its vector, a batch a transaction (this run's and any an earlier run left)."""
     total = collection.pending_count()
     done = 0
-    while rows := collection.pending_chunks(WRITE_BATCH_CHUNKS):
+    while rows := collection.pending_chunks(write_batch_chunks()):
         texts: dict[str, str] = {}
         for chunk in rows:
             texts.setdefault(chunk.text_hash, collection.embedding_text(chunk.heading, chunk.text))
@@ -469,7 +477,8 @@ def add_paths(collection: Collection, paths: Iterable[str | os.PathLike], option
         unindexable = run_jobs(collection, plan, options)
         return finish(collection, plan, unindexable, options)
     except KeyboardInterrupt:
-        raise IndexInterrupted(committed_files(collection, plan), collection.pending_count()) from None
+        committed = committed_files(collection, plan)
+        raise IndexInterrupted(committed, len(plan.jobs) - committed, collection.pending_count()) from None
 
 
 def committed_files(collection: Collection, plan: Plan) -> int:

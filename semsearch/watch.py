@@ -11,6 +11,7 @@ whole run; other processes can still query.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from semsearch.errors import SemsearchError
 from semsearch.indexer import DEFAULT_MAX_FILE_BYTES, IndexReport
+from semsearch.words import plural
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.index import Index
@@ -55,8 +57,8 @@ class Batch:
         parts = [f"{r.new} new", f"{r.changed} changed", f"{r.deleted} deleted"]
         if r.failed:
             parts.append(f"{r.failed} failed")
-        what = "initial run" if self.kind == "initial" else f"{self.events} events"
-        return f"{', '.join(parts)} ({what}); {r.chunks_embedded} chunks embedded in {r.seconds:.2f}s"
+        what = "initial run" if self.kind == "initial" else plural(self.events, "event")
+        return f"{', '.join(parts)} ({what}); {plural(r.chunks_embedded, 'chunk')} embedded in {r.seconds:.2f}s"
 
 
 @dataclass
@@ -229,7 +231,9 @@ class Watcher:
                     except Stopped:
                         raise
                     except (SemsearchError, OSError) as e:
-                        self.on_warning(f"could not apply {len(pending)} changes: {e}; retrying in {retry_wait:.0f}s")
+                        self.on_warning(
+                            f"could not apply {plural(len(pending), 'change')}: {e}; retrying in {retry_wait:.0f}s"
+                        )
                         self._set(error=str(e))
                         retry_at, retry_wait = now + retry_wait, min(retry_wait * 2, RETRY_S[1])
                         continue
@@ -313,8 +317,8 @@ def watch_command(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     quiet_ms: int = QUIET_MS,
     say: Callable[[str], None] = print,
-) -> None:
-    """`semsearch watch`: run a Watcher in this thread until SIGINT or SIGTERM.
+) -> int | None:
+    """`semsearch watch`: run a Watcher in this thread until SIGINT or SIGTERM; returns that signal.
 
     The first signal stops it after the file in hand (committed, the vector cache saved); a second
     one interrupts at once (the batch in flight rolls back).
@@ -334,7 +338,10 @@ def watch_command(
         on_warning=printer.warning,
     )
 
+    signals: list[int] = []
+
     def on_signal(signum, frame) -> None:
+        signals.append(signum)
         if watcher.stopping:
             raise KeyboardInterrupt
         watcher.stop()
@@ -359,12 +366,9 @@ def watch_command(
             signal.signal(sig, handler)
         printer.close()
     pending = watcher.state.pending
-    left = (
-        f"; {pending} change{'s' if pending != 1 else ''} not applied yet (the next run picks them up)"
-        if pending
-        else ""
-    )
+    left = f"; {plural(pending, 'change')} not applied yet (the next run picks them up)" if pending else ""
     say(f"semsearch: stopped watching; the index is consistent{left}")
+    return signals[0] if signals else None
 
 
 # -- the command line's output ------------------------------------------------------------------------
@@ -396,7 +400,7 @@ class WatchPrinter:
         if not self.interactive:
             return
         with self._lock:
-            line = self._status_line(state)
+            line = fit_line(self._status_line(state), shutil.get_terminal_size().columns)
             if line != self._shown:
                 self._shown = line
                 self._write("\r\x1b[K" + line)
@@ -419,12 +423,11 @@ class WatchPrinter:
             self._write("\n")
 
     def _status_line(self, state: WatchState) -> str:
-        folders = len(state.roots)
-        text = f"{state.phase}: {folders} folder{'s' if folders != 1 else ''}"
+        text = f"{state.phase}: {plural(len(state.roots), 'folder')}"
         with contextlib.suppress(Exception):  # the counts are a courtesy; never fail the line for them
-            text += f", {self.index.collection.file_count():,} files indexed"
+            text += f", {plural(self.index.collection.file_count(), 'file')} indexed"
         if state.pending:
-            text += f", {state.pending} change{'s' if state.pending != 1 else ''} pending"
+            text += f", {plural(state.pending, 'change')} pending"
         if state.last_batch:
             last = state.last_batch
             text += f" · last update {time.strftime('%H:%M:%S', time.localtime(last.finished))}: {last.summary()}"
@@ -435,6 +438,25 @@ class WatchPrinter:
     def _write(self, text: str) -> None:
         self.stream.write(text)
         self.stream.flush()
+
+
+def fit_line(text: str, columns: int) -> str:
+    """A status line cut to the terminal's width (one column spare), so it never wraps and leaves stale lines.
+
+    Widths are the terminal's (wcwidth): a CJK character in a path takes two columns.
+    """
+    from wcwidth import wcswidth, wcwidth
+
+    width = max(columns - 1, 1)
+    if 0 <= wcswidth(text) <= width:
+        return text
+    kept, used = [], 0
+    for char in text:
+        used += max(wcwidth(char), 0)
+        if used > width - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 def _is_under(path: Path, root: Path) -> bool:

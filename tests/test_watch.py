@@ -161,7 +161,7 @@ def test_new_edited_deleted_renamed_files_and_folders_follow_the_disk(tmp_path, 
     watch.wait_for("the deleted folder", lambda: not any("/ops/" in p for p in indexed(index_dir)))
     assert set(indexed(index_dir)) == {str(docs / "vegetables.md")}
 
-    assert watch.stop() == 0
+    assert watch.stop() == 130  # 128 + SIGINT, as shells report Ctrl-C
     check_consistent(index_dir)
     assert not any("Traceback" in line for line in watch.stderr)
 
@@ -212,7 +212,7 @@ def test_ignore_rules_save_dance_and_a_vanished_root(tmp_path, watching):
     (docs / "back.md").write_text("# Back\n\nThe folder is back.\n")
     watch.wait_for("the folder's return", lambda: str(docs / "back.md") in indexed(index_dir))
     assert watch.process.poll() is None
-    assert watch.stop() == 0
+    assert watch.stop() == 130  # 128 + SIGINT, as shells report Ctrl-C
     check_consistent(index_dir)
 
 
@@ -241,7 +241,7 @@ def test_concurrent_index_waits_for_the_watcher_and_loses_nothing(tmp_path, watc
         watch.wait_for("note6", lambda: str(docs / "note6.md") in indexed(index_dir))
         assert top_hit(index_dir, embedder, "the seventh note").path == str(docs / "note6.md")
         assert waiting.poll() is None
-        assert watch.stop(signal.SIGINT) == 0
+        assert watch.stop(signal.SIGINT) == 130
         out = waiting.stdout.read()
         waiting.wait(timeout=DEADLINE_S)
         reader.join(DEADLINE_S)
@@ -268,7 +268,7 @@ def test_signal_stops_watch_cleanly(tmp_path, watching, signum):
     (docs / "b.md").write_text("# B\n\nSecond file, written while watching.\n")
     watch.wait_for("b.md", lambda: str(docs / "b.md") in indexed(index_dir))
 
-    assert watch.stop(signum) == 0
+    assert watch.stop(signum) == 128 + signum
     assert "stopped watching" in "".join(watch.stderr)
     assert not any("Traceback" in line for line in watch.stderr)
     check_consistent(index_dir)
@@ -296,7 +296,7 @@ def test_an_index_inside_the_watched_folder_is_not_indexed_and_does_not_feed_its
             time.sleep(0.05)
         assert set(indexed(index_dir)) == {str(docs / "a.md"), str(docs / "b.md")}
     finally:
-        assert watch.stop() == 0
+        assert watch.stop() == 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def test_polling_works_too(tmp_path):
@@ -312,7 +312,7 @@ def test_polling_works_too(tmp_path):
         (docs / "a.md").unlink()
         watch.wait_for("the polled changes", lambda: set(indexed(index_dir)) == {str(docs / "b.md")})
     finally:
-        assert watch.stop() == 0
+        assert watch.stop() == 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def test_watch_refuses_a_missing_folder_with_one_line(tmp_path):

@@ -187,4 +187,4 @@ def test_waiting_is_interruptible(tmp_path, folders):
         except subprocess.TimeoutExpired:
             waiter.kill()
             raise
-    assert waiter.returncode == 130 and stderr.splitlines() == ["Interrupted."]
+    assert waiter.returncode == 130 and stderr.splitlines() == ["Interrupted: nothing was indexed"]

@@ -25,7 +25,7 @@ import numpy as np
 from semsearch import indexer
 from semsearch.collection import embedding_text
 from semsearch.errors import SemsearchError
-from semsearch.indexer import DEFAULT_MAX_FILE_BYTES, WRITE_BATCH_CHUNKS, Extracted, IndexReport, Plan, RunOptions
+from semsearch.indexer import DEFAULT_MAX_FILE_BYTES, Extracted, IndexReport, Plan, RunOptions, write_batch_chunks
 from semsearch.store.db import ChunkRecord, FileRecord, text_hash
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -335,7 +335,7 @@ def _stream(ray, collection: Collection, plan: Plan, embed: EmbedPlan, options: 
                 continue
             del partial[path]
             batch.append(_extracted(sorted(rows, key=lambda r: int(r["ordinal"]))))
-            if sum(len(e.chunks) for e in batch) >= WRITE_BATCH_CHUNKS:
+            if sum(len(e.chunks) for e in batch) >= write_batch_chunks():
                 indexer.commit_files(collection, batch, report)
                 batch = []
         done += 1

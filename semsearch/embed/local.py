@@ -19,6 +19,7 @@ import numpy as np
 
 from semsearch.embed.base import Embedder, EmbedResult, check_texts, cut_dimensions, normalize
 from semsearch.errors import ContextLengthError, ModelIntegrityError, ModelNotFoundError, SemsearchError
+from semsearch.settings import env_int
 
 CLS_ID, SEP_ID = 101, 102
 TOKENIZE_GROUP = 64  # texts tokenized together before truncation (bounds transient memory)
@@ -155,7 +156,9 @@ class LocalModel:
             providers.insert(0, "CUDAExecutionProvider")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or int(os.environ.get("SEMSEARCH_THREADS", 0)) or _physical_cores()
+        options.intra_op_num_threads = (
+            threads or env_int("SEMSEARCH_THREADS", 0, meaning="a number of threads") or _physical_cores()
+        )
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         if os.environ.get("SEMSEARCH_ORT_SPIN", "1") == "0":

@@ -8,7 +8,7 @@ from pathlib import Path
 from semsearch.ingest.code import LANGUAGES as CODE_LANGUAGES
 from semsearch.ingest.document import Document, ExtractError, Section, UnreadableFileError, add_section, headed
 from semsearch.ingest.html import html_document
-from semsearch.ingest.text import decode, read_bytes
+from semsearch.ingest.text import decode, decode_bytes, read_bytes
 
 __all__ = [
     "Document",
@@ -16,6 +16,7 @@ __all__ = [
     "Section",
     "UnreadableFileError",
     "decode",
+    "decode_bytes",
     "extract",
     "html_document",
     "read_bytes",

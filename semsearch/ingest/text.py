@@ -22,7 +22,11 @@ def decode(path: Path) -> str:
 
     NUL characters are dropped (they carry no words and upset tokenizers and terminals).
     """
-    data = read_bytes(path)
+    return decode_bytes(read_bytes(path))
+
+
+def decode_bytes(data: bytes) -> str:
+    """Text of bytes in any encoding, as `decode` reads files (the CLI's --queries files too)."""
     if data.startswith(b"\xef\xbb\xbf"):
         text = data[3:].decode("utf-8", errors="replace")
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,6 +105,28 @@ class _Body:
         return body
 
 
+async def _unless_client_left(request: Request, job: Future) -> np.ndarray:
+    """The batcher's answer, unless the client leaves first: then its job is cancelled (dropped if the model
+    has not started it) and the request ends as Ollama's 499, "request canceled"."""
+    waiter = asyncio.wrap_future(job)
+    gone = asyncio.ensure_future(_client_left(request))
+    try:
+        await asyncio.wait((waiter, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not waiter.done():
+            waiter.cancel()  # cancels the batcher's job too
+    if waiter.cancelled():
+        raise SemsearchError("request canceled", status=499)
+    return waiter.result()
+
+
+async def _client_left(request: Request) -> None:
+    """Returns when the client disconnects (the body was read: receive() now only reports that)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"invalid JSON value {name}")  # NaN and Infinity are not JSON (Go refuses them too)
 
@@ -142,7 +165,9 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             )
         return texts
 
-    async def embed_texts(model: str, texts: list[str], *, truncate: bool, options: object, keep_alive: object):
+    async def embed_texts(
+        request: Request, model: str, texts: list[str], *, truncate: bool, options: object, keep_alive: object
+    ):
         """Shared core of the three embedding routes: (pooled vectors, token counts, load ns)."""
         started = time.perf_counter_ns()
         keep = parse_keep_alive(keep_alive)
@@ -162,7 +187,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
                 else:  # one long tokenization at a time: they only compete for the same cores and memory
                     async with long_tokenizations:
                         ids = await asyncio.to_thread(entry.embedder.prepare, texts, truncate=truncate, num_ctx=num_ctx)
-                vectors = await asyncio.wrap_future(batcher.submit(entry.embedder, ids))
+                vectors = await _unless_client_left(request, batcher.submit(entry.embedder, ids))
             except SemsearchError:
                 raise
             except Exception as e:  # the model could not embed this input: Ollama answers 400
@@ -184,7 +209,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             raise InvalidInputError("truncate must be true or false")
         dimensions = _dimensions(body.get("dimensions"))
         vectors, counts, load_ns = await embed_texts(
-            model, texts, truncate=truncate, options=body.get("options"), keep_alive=body.get("keep_alive")
+            request, model, texts, truncate=truncate, options=body.get("options"), keep_alive=body.get("keep_alive")
         )
         request.state.inputs, request.state.tokens = len(texts), sum(counts)
         reply: dict = {"model": model, "embeddings": []}
@@ -211,6 +236,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             raise InvalidInputError("prompt must be a string")
         prompt = _clean(prompt)
         vectors, counts, _ = await embed_texts(
+            request,
             _clean(model),
             [prompt] if prompt else [],
             truncate=True,
@@ -240,7 +266,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
         if encoding not in ("float", "base64"):
             raise InvalidInputError("invalid encoding_format: use 'float' or 'base64'")
         dimensions = _dimensions(body.get("dimensions"))
-        vectors, counts, _ = await embed_texts(model, texts, truncate=True, options=None, keep_alive=None)
+        vectors, counts, _ = await embed_texts(request, model, texts, truncate=True, options=None, keep_alive=None)
         vectors = cut_dimensions(normalize(vectors), dimensions)
         request.state.inputs, request.state.tokens = len(texts), sum(counts)
         data = [

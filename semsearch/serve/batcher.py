@@ -4,20 +4,25 @@ Ollama serves embedding requests one at a time. Here each request tokenizes its 
 inputs (its own truncate / num_ctx), then queues its token ids; one worker thread waits a
 few milliseconds for company, runs everything queued through the model together (sorted
 by length, so little padding), and hands each request back its own vectors, in order.
-The queue is bounded: past it, callers get Ollama's 503.
+The queue is bounded: past it, callers get Ollama's 503. A request cancelled while it waited
+(its client went away) is dropped before the model sees it; nothing a job does stops the thread.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import queue
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from semsearch.errors import SemsearchError, ServerBusyError
+
+log = logging.getLogger("semsearch.serve")
 
 
 @dataclass
@@ -108,11 +113,24 @@ class Batcher:
             if first is None:
                 return
             jobs, stopping = self._collect(first)
-            by_model: dict[int, list[_Job]] = {}
-            for job in jobs:
-                by_model.setdefault(id(job.embedder), []).append(job)
-            for group in by_model.values():
-                self._run_group(group)
+            try:
+                self._run_jobs(jobs)
+            except Exception as e:  # a bug in one batch must not leave every later request waiting forever
+                log.exception("batch failed")
+                for job in jobs:
+                    if not job.future.done():
+                        with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
+                            self._finish(job, error=e)
+
+    def _run_jobs(self, jobs: list[_Job]) -> None:
+        by_model: dict[int, list[_Job]] = {}
+        for job in jobs:
+            if not job.future.set_running_or_notify_cancel():  # cancelled while it waited: drop it
+                self._release(job)
+                continue
+            by_model.setdefault(id(job.embedder), []).append(job)
+        for group in by_model.values():
+            self._run_group(group)
 
     def _run_group(self, jobs: list[_Job]) -> None:
         try:
@@ -127,10 +145,14 @@ class Batcher:
             self._finish(job, result=vectors[start : start + len(job.ids)])
             start += len(job.ids)
 
-    def _finish(self, job: _Job, result=None, error: Exception | None = None) -> None:
+    def _release(self, job: _Job) -> None:
         with self._lock:
             self._pending -= 1
             self._pending_tokens -= job.tokens
+
+    def _finish(self, job: _Job, result=None, error: Exception | None = None) -> None:
+        """Hand a running job its vectors or error (a running future cannot be cancelled any more)."""
+        self._release(job)
         if error is not None:
             job.future.set_exception(error)
         else:

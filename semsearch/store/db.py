@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -24,13 +23,18 @@ from pathlib import Path
 import numpy as np
 
 from semsearch.errors import DatabaseBusyError, SemsearchError
+from semsearch.settings import env_float
 
 # 2: keyword index with identifier parts, symbol and path columns, kept by the writer; 3: a CJK bigram column
 SCHEMA_VERSION = 3
 # How long a statement waits for a lock another program holds (semsearch writers queue on the
 # index's writer lock first, so this only meets other tools, checkpoints and WAL recovery).
-BUSY_TIMEOUT_S = float(os.environ.get("SEMSEARCH_BUSY_TIMEOUT", "60"))
+BUSY_TIMEOUT_S = 60.0  # the default; $SEMSEARCH_BUSY_TIMEOUT overrides it, read where used (busy_timeout_s)
 BUSY_RETRIES = 3
+
+
+def busy_timeout_s() -> float:
+    return env_float("SEMSEARCH_BUSY_TIMEOUT", BUSY_TIMEOUT_S, meaning="a number of seconds")
 
 
 def _is_busy(error: sqlite3.Error) -> bool:
@@ -64,8 +68,9 @@ class _Connection(sqlite3.Connection):
                     raise
                 waited = time.monotonic() - started
                 safe = not self.in_transaction or sql.lstrip().upper().startswith("BEGIN")
-                if not safe or waited >= BUSY_TIMEOUT_S / 2 or attempt == BUSY_RETRIES:
-                    waited = max(waited, BUSY_TIMEOUT_S)
+                limit = busy_timeout_s()
+                if not safe or waited >= limit / 2 or attempt == BUSY_RETRIES:
+                    waited = max(waited, limit)
                     shown = f"{waited:.0f}" if waited >= 10 else f"{waited:.1f}"
                     raise DatabaseBusyError(
                         f"the index database {self.db_path} is locked by another program "
@@ -133,7 +138,7 @@ class Database:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(
-                str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S, factory=_Connection
+                str(path), check_same_thread=False, isolation_level=None, timeout=busy_timeout_s(), factory=_Connection
             )
             self.conn.db_path = str(path)
             self.conn.execute("PRAGMA journal_mode=WAL")

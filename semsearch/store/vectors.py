@@ -24,11 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from semsearch.settings import env_int
 from semsearch.store.db import Database
 from semsearch.store.disk_ivf import DiskIVF, DiskIVFError, fsync_path
 from semsearch.store.pausepoints import pause_point
 
-FLAT_LIMIT = int(os.environ.get("SEMSEARCH_FLAT_LIMIT", 100_000))
+FLAT_LIMIT = 100_000  # the default; $SEMSEARCH_FLAT_LIMIT overrides it, read where used (tests put vectors on disk)
 
 
 class VectorIndex:
@@ -38,7 +39,7 @@ class VectorIndex:
         self.path = path
         self.sidecar = path.with_suffix(".json")
         self.dimensions = dimensions
-        self.flat_limit = flat_limit if flat_limit is not None else FLAT_LIMIT
+        self.flat_limit = flat_limit if flat_limit is not None else env_int("SEMSEARCH_FLAT_LIMIT", FLAT_LIMIT)
         self.index = None  # faiss flat index (in memory), or None
         self.disk: DiskIVF | None = None  # on-disk IVF above the flat limit
         self.index_id: str | None = None
