@@ -77,7 +77,7 @@ def typed_scores(repos: list[str]) -> dict[str, dict[str, float]]:
                 record("plain query (auto)", q, quality.file_ndcg(plain, q["targets"]))
                 subs = [SubQuery(s["type"], s["query"]) for s in typed[(name, q["query"])]]
                 for row, (kinds, options) in TYPED_VARIANTS.items():
-                    hits = search_typed(index, [s for s in subs if s.type in kinds], 10, files=True,
+                    hits = search_typed(index.collection, [s for s in subs if s.type in kinds], 10, files=True,
                                         settings=TypedSettings(**options))  # fmt: skip
                     files = [Path(h.path).relative_to(root).as_posix() for h in hits]
                     record(row, q, quality.file_ndcg(files, q["targets"]))
@@ -88,12 +88,14 @@ def mean_vector_related(index, path: Path, k: int) -> list[str]:
     """The baseline `related` was measured against: files ranked by their best chunk's cosine to the mean vector."""
     import numpy as np
 
-    record = index.db.file_by_path(str(path))
-    own = index.db.file_chunks(record.id)
-    mean = index.db.vectors_for([c.id for c in own]).mean(axis=0)
+    collection = index.collection
+    record = collection.file_by_path(str(path))
+    own = collection.file_chunks(record.id)
+    mean = np.vstack(list(collection.stored_vectors([c.id for c in own]).values())).mean(axis=0)
     mean = (mean / np.linalg.norm(mean)).astype(np.float32)
-    ranking = index.dense_ranking(mean, len(own) + 50 * k)
-    paths = index.db.chunk_paths([i for i, _ in ranking])
+    with collection.snapshot():
+        ranking = collection.dense_candidates(mean, len(own) + 50 * k)
+        paths = collection.chunk_paths([i for i, _ in ranking])
     files = [paths[i] for i, _ in ranking if paths.get(i) and paths[i] != str(path)]
     return list(dict.fromkeys(files))[:k]
 

@@ -32,9 +32,9 @@ def repeats(quick: bool) -> int:
 
 def pipeline_rows(quick: bool) -> list[Row]:
     """Row 2: `Index.add` chunks/s vs `embed()` of exactly the chunks it stored (medians, alternating)."""
+    from semsearch.collection import embedding_text
     from semsearch.embed.local import LocalEmbedder
     from semsearch.index import Index
-    from semsearch.indexer import _embedding_text
 
     embedder = LocalEmbedder()
     embedder.embed(["warm up"])
@@ -46,7 +46,7 @@ def pipeline_rows(quick: bool) -> list[Row]:
             frame = index.db.conn.execute(
                 "SELECT c.heading, f.title, c.text FROM chunks c JOIN files f ON f.id = c.file_id"
             ).fetchall()
-            texts = [_embedding_text("", heading or title or "", text) for heading, title, text in frame]
+            texts = [embedding_text("", heading or title or "", text) for heading, title, text in frame]
             index.close()
         pipeline.append(report.chunks_per_second)
         started = time.perf_counter()

@@ -71,8 +71,9 @@ else:
     with Index(folder, embedder="local", create=False) as index:
         started = time.perf_counter()
         for q in queries:
-            hits = index.dense_ranking(q, 10)
-            index.db.chunks([i for i, _ in hits])
+            with index.collection.snapshot():
+                hits = index.collection.dense_candidates(q, 10)
+                index.collection.chunks([i for i, _ in hits])
         seconds = time.perf_counter() - started
         print(json.dumps({"peak_mib": peak_mib(), "kind": index.vectors.kind, "ms_per_query": seconds * 5}))
 """

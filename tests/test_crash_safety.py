@@ -163,10 +163,10 @@ def test_ten_kills_at_random_moments_then_one_run_equal_a_clean_run(tmp_path, em
     for round_, (point, reindex) in enumerate(plan):
         args = [str(tree), "--index", str(index_dir), *(["--reindex"] if reindex else [])]
         delay = 4.0
-        for attempt in range(6):  # a timed kill that came after the run ended is tried again, sooner
+        for attempt in range(10):  # a timed kill that came after the run ended is tried again, sooner
             mutate(tree, rng, round_ * 10 + attempt)
             before = indexed_paths(index_dir)
-            delay = rng.uniform(0.3, delay)
+            delay = rng.uniform(0.1, delay)
             if kill_at(point, args, env, tmp_path, delay=delay):
                 killed += 1
                 break

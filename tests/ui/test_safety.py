@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import subprocess
 import sys
 import time
@@ -150,8 +151,9 @@ def test_bad_api_parameters_get_a_one_line_error(tiny):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SEMSEARCH_EMBEDDER": "local"}  # `rm` takes no --embedder: it embeds nothing
     return subprocess.run(
-        [sys.executable, "-m", "semsearch", *args, "--embedder", "local"], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "semsearch", *args], capture_output=True, text=True, timeout=300, env=env
     )
 
 
