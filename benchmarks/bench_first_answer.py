@@ -62,10 +62,10 @@ def run(quick: bool = False) -> list[Row]:
                     targets = questions[record["query"]]
                     if record["query"] not in first and any(p in targets for p in pages):
                         first[record["query"]] = at
-            if finished is None and writer.poll() is not None:
+            if finished is not None or len(first) == len(items):
+                break  # a round after the run ended saw the finished index: what it misses stays missed
+            if writer.poll() is not None:
                 finished = time.monotonic() - started
-            if finished is not None and len(first) == len(items):
-                break
             time.sleep(max(0.0, ASK_EVERY_S - (time.monotonic() - round_started)))
         if writer.poll() is None:
             writer.terminate()

@@ -1,4 +1,4 @@
-"""Row 11: warm `Index.search` latency in `auto` mode on a 100,000-chunk index of real text, beside
+"""Row 13: warm `Index.search` latency in `auto` mode on a 100,000-chunk index of real text, beside
 dense-only search in the same run, with where the time goes; and a cold `semsearch query` on it.
 
     python benchmarks/bench_query.py [--quick]
@@ -121,7 +121,7 @@ def run(quick: bool = False) -> list[Row]:
     from semsearch.index import Index
 
     if not SCIFACT.is_dir():
-        return [Row("11. warm auto search on real text", None, None, "ms", "p50 <= 20 ms", note=f"{SCIFACT} missing")]
+        return [Row("13. warm auto search on real text", None, None, "ms", "p50 <= 20 ms", note=f"{SCIFACT} missing")]
     chunks = 10_000 if quick else 100_000
     queries = questions(20 if quick else 200)
     with tempfile.TemporaryDirectory() as tmp:
@@ -144,12 +144,12 @@ def run(quick: bool = False) -> list[Row]:
     where = ", ".join(f"{name} {ms:.1f}" for name, ms in profile.items())
     real = f"{chunks:,} chunks of real text (SciFact passages), synthetic vectors, {len(queries)} SciFact questions"
     return [
-        Row(f"11. warm auto search p50, {chunks:,} chunks", auto[0], dense[0], "ms", "p50 <= 20 ms",
+        Row(f"13. warm auto search p50, {chunks:,} chunks", auto[0], dense[0], "ms", "p50 <= 20 ms",
             higher_is_better=False, note=f"{real}; baseline = dense-only p50 in the same run; "
                                          f"median ms per stage: {where}"),
-        Row(f"11. warm auto search p95, {chunks:,} chunks", auto[1], dense[1], "ms", "p95 <= 60 ms",
+        Row(f"13. warm auto search p95, {chunks:,} chunks", auto[1], dense[1], "ms", "p95 <= 60 ms",
             higher_is_better=False, note=f"baseline = dense-only p95; keyword-only p50 {keyword[0]:.1f} ms"),
-        Row(f"11. cold `semsearch query`, {chunks:,} chunks of real text", cold, bare, "s", "<= 0.3 s",
+        Row(f"13. cold `semsearch query`, {chunks:,} chunks of real text", cold, bare, "s", "<= 0.3 s",
             higher_is_better=False, note=f"a fresh process (median of {repeats}; OS page cache warm); "
                                          "baseline = python -c pass"),
     ]  # fmt: skip

@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_embed  # noqa: E402
 import bench_index  # noqa: E402
+import bench_query  # noqa: E402
 import bench_scale  # noqa: E402
 import bench_search  # noqa: E402
 import bench_serve  # noqa: E402
@@ -40,6 +41,7 @@ def main() -> int:
         bench_serve,
         bench_index,
         bench_search,
+        bench_query,
         bench_scale,
         bench_watch,
         bench_ui,

@@ -337,7 +337,7 @@ def _replace_text(path: Path, text: str) -> None:
 def one_thread(search, *args):
     """Run a FAISS search on this thread alone. One query's scan is memory-bound: a second OpenMP
     thread adds little, and on a busy machine its spin-waits cost several times the scan
-    (benchmarks/README.md, row 11)."""
+    (benchmarks/README.md, row 13)."""
     import faiss
 
     before = faiss.omp_get_max_threads()
