@@ -2,7 +2,9 @@
 
 A MyST target `(shell-completion)=` or a reST target `.. _shell-completion:` sits on its own
 line above a heading. Chunked, it became a one-line chunk whose few tokens all match the topic,
-so it ranked first for it; blanked (line numbers kept), it joins no chunk.
+so it ranked first for it; blanked (line numbers kept), it joins no chunk. A file that is
+little more than its labels (a reference page made of `.. _routines.fft:` and an `automodule`
+directive) keeps them: there the label is most of what names the page.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ _LABEL = re.compile(
 )
 
 
+MIN_WORDS_LEFT = 10  # fewer words than this once the labels are gone: keep the labels
+
+
 def blank_label_lines(text: str) -> str:
-    """The text with every label line emptied; the other lines keep their numbers."""
-    return _LABEL.sub("", text)
+    """The text with every label line emptied (the other lines keep their numbers), unless that
+    leaves fewer than MIN_WORDS_LEFT words."""
+    blanked = _LABEL.sub("", text)
+    return blanked if len(blanked.split()) >= MIN_WORDS_LEFT else text

@@ -17,7 +17,7 @@ import numpy as np
 from semsearch.errors import SemsearchError
 from semsearch.paths import PathPattern
 from semsearch.search.keywords import keyword_candidates
-from semsearch.search.results import SearchResult, anchor_fields
+from semsearch.search.results import SearchResult, to_results
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.collection import Collection, Scope
@@ -103,21 +103,7 @@ def search(
             ranked = [(i, s) for i, s in ranked if shown.get(i) is None or shown[i] >= min_score]
         ranked = ranked[:k]
         rows = collection.chunks([i for i, _ in ranked])
-    return [
-        SearchResult(
-            path=r.path or "",
-            start_line=r.start_line,
-            end_line=r.end_line,
-            heading=r.heading,
-            text=r.text,
-            score=shown.get(i),
-            page=r.page,
-            chunk_id=i,
-            **anchor_fields(r.anchor),
-        )
-        for i, _ in ranked
-        if (r := rows.get(i)) is not None
-    ]
+    return to_results([(i, shown.get(i)) for i, _ in ranked], rows)
 
 
 def rank(

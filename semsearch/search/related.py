@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from semsearch.errors import SemsearchError
-from semsearch.search.results import SearchResult
+from semsearch.search.results import SearchResult, to_results
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.collection import Collection
@@ -66,20 +66,7 @@ def related(collection: Collection, path: str, line: int | None = None, k: int =
         order = sorted(votes, key=lambda p: -votes[p])[:k]
         best = [(shown[p][0], shown[p][1]) for p in order]
         rows = collection.chunks([i for i, _ in best])
-    return [
-        SearchResult(
-            path=r.path or "",
-            start_line=r.start_line,
-            end_line=r.end_line,
-            heading=r.heading,
-            text=r.text,
-            score=score,
-            page=r.page,
-            chunk_id=i,
-        )
-        for i, score in best
-        if (r := rows.get(i)) is not None
-    ]
+    return to_results(best, rows)
 
 
 def chunk_at(chunks: list[ChunkRecord], line: int) -> ChunkRecord | None:

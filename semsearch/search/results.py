@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from semsearch.store.db import ChunkRecord
 
 ANCHOR_KINDS = ("cell", "slide")  # the numbered parts a chunk's anchor names ("cell 3": a notebook's third cell)
 
@@ -50,6 +55,25 @@ class SearchResults(list):
         )
         head = "".join(f"<th>{name}</th>" for name in ("#", "location", "heading", "score", "snippet"))
         return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def to_results(ranked: Sequence[tuple[int, float | None]], rows: dict[int, ChunkRecord]) -> list[SearchResult]:
+    """Results for (chunk id, score shown) pairs, in that order; a chunk whose row is gone is skipped."""
+    return [
+        SearchResult(
+            path=r.path or "",
+            start_line=r.start_line,
+            end_line=r.end_line,
+            heading=r.heading,
+            text=r.text,
+            score=score,
+            page=r.page,
+            chunk_id=i,
+            **anchor_fields(r.anchor),
+        )
+        for i, score in ranked
+        if (r := rows.get(i)) is not None
+    ]
 
 
 def anchor_fields(anchor: str | None) -> dict[str, int]:

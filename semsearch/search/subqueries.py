@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from semsearch.errors import SemsearchError
-from semsearch.search.results import SearchResult
+from semsearch.search.results import SearchResult, to_results
 
 if TYPE_CHECKING:  # pragma: no cover
     from semsearch.collection import Collection, Scope
@@ -172,20 +172,7 @@ def search_typed(
             ranked = [(i, s) for i, s in ranked if shown.get(i) is None or shown[i] >= min_score]
         ranked = ranked[:k]
         rows = collection.chunks([i for i, _ in ranked])
-    return [
-        SearchResult(
-            path=r.path or "",
-            start_line=r.start_line,
-            end_line=r.end_line,
-            heading=r.heading,
-            text=r.text,
-            score=shown.get(i),
-            page=r.page,
-            chunk_id=i,
-        )
-        for i, _ in ranked
-        if (r := rows.get(i)) is not None
-    ]
+    return to_results([(i, shown.get(i)) for i, _ in ranked], rows)
 
 
 def _shown_scores(collection: Collection, queries, vectors, ranked) -> dict[int, float | None]:

@@ -55,3 +55,11 @@ def test_label_lines_join_no_chunk_and_lines_keep_their_numbers(tmp_path):
         ("Guide", "Some introduction."),
         ("Guide > Shell completion", "Click can complete commands in bash, zsh and fish.\n\nSee the docs."),
     ]
+
+
+def test_a_page_that_is_little_more_than_its_label_keeps_it():
+    from semsearch.ingest.markup import blank_label_lines
+
+    page = ".. _routines.fft:\n.. automodule:: numpy.fft\n"  # the label is most of what names the page
+    assert blank_label_lines(page) == page
+    assert blank_label_lines(RST).count("_shell-completion") == 0
