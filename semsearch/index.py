@@ -134,16 +134,18 @@ class Index:
         reindex: bool = False,
         on_warning: Callable[[str], None] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        on_embed_progress: Callable[[int, int], None] | None = None,
         options: RunOptions | None = None,
     ) -> IndexReport:
         """Index files under `paths`: new and changed files are embedded, gone ones removed.
 
         include/exclude narrow what this run looks at (files outside stay indexed); on_warning
         gets one line per file that could not be indexed; on_progress gets (files done, files
-        to do). `options` gives all of these at once. Work is committed in batches, so an
-        interrupted run keeps what it finished and the next run picks up the rest.
+        to do), then on_embed_progress (chunks embedded, chunks waiting). `options` gives all of
+        these at once. Work is committed in batches, so an interrupted run keeps what it finished
+        and the next run picks up the rest.
         """
-        options = options or RunOptions(include, exclude, max_file_bytes, on_warning, on_progress)
+        options = options or RunOptions(include, exclude, max_file_bytes, on_warning, on_progress, on_embed_progress)
         with self.writing():
             if reindex:
                 return self._rebuild(paths, options)

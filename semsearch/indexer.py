@@ -85,7 +85,12 @@ class RunOptions:
             return True
         root = next((r for r in roots if is_under(path, [r])), None)
         rel = os.path.relpath(path, root) if root is not None and path != str(root) else Path(path).name
-        return selected(rel, PathPattern.of(self.include), PathPattern.of(self.exclude))
+        return selected(rel, *self.patterns)
+
+    @functools.cached_property
+    def patterns(self) -> tuple[PathPattern | None, PathPattern | None]:
+        """--include and --exclude, compiled once for the run."""
+        return PathPattern.of(self.include), PathPattern.of(self.exclude)
 
 
 @dataclass

@@ -23,9 +23,11 @@ from semsearch.cli.stopping import stoppable
 from semsearch.words import plural
 
 include_option = click.option(
-    "--include", multiple=True, metavar="GLOB", help="Index only files matching GLOB (repeatable)."
+    "--include", multiple=True, metavar="PATTERN", help="Look only at files PATTERN selects (repeatable; as --path)."
 )
-exclude_option = click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching GLOB (repeatable).")
+exclude_option = click.option(
+    "--exclude", multiple=True, metavar="PATTERN", help="Leave out files PATTERN selects (repeatable; as --path)."
+)
 max_file_size_option = click.option(
     "--max-file-size", type=Size(), default="10MB", show_default=True, help="Skip files larger than this."
 )
@@ -113,7 +115,12 @@ def index(
                     from semsearch.cli.ray import ray_adder
 
                     add = ray_adder(idx, ray_address, embedder_spec)
-                with ProgressBar("Indexing") as progress:
+                with ProgressBar("Indexing") as progress, ProgressBar("Embedding") as embedding:
+
+                    def embedded(done: int, total: int) -> None:
+                        progress.close()  # the files are committed (keyword-searchable); now the vectors
+                        embedding(done, total)
+
                     report = add(
                         paths,
                         include=include,
@@ -122,6 +129,7 @@ def index(
                         reindex=reindex,
                         on_warning=warn,
                         on_progress=progress,
+                        on_embed_progress=embedded,
                     )
         finally:
             idx.close()

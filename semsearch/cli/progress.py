@@ -27,8 +27,13 @@ class ProgressBar:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Finish the bar's line (once): the next bar starts on a line of its own."""
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 class DelayedProgress(ProgressBar):

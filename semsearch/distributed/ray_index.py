@@ -203,6 +203,7 @@ def add_paths_ray(
     reindex: bool = False,
     on_warning: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    on_embed_progress: Callable[[int, int], None] | None = None,
     run_options: RunOptions | None = None,
 ) -> IndexReport:
     """Index files under `paths` on a Ray cluster, into `index`, as `Index.add` would locally."""
@@ -210,7 +211,9 @@ def add_paths_ray(
         raise SemsearchError("--reindex runs locally: drop --ray for the rebuild, then use --ray for updates")
     ray = import_ray()
     options = options or RayOptions()
-    run_options = run_options or RunOptions(include, exclude, max_file_bytes, on_warning, on_progress)
+    run_options = run_options or RunOptions(
+        include, exclude, max_file_bytes, on_warning, on_progress, on_embed_progress
+    )
     collection = index.collection
     paths = list(paths)
     for root in paths:

@@ -1,7 +1,8 @@
 """What the MCP tools do, in plain Python (the server module only describes and exposes them).
 
-Two `Index` objects share one embedder: a reader for `search` and `status`, which never waits for
-a writer and follows their commits, and a writer for the `index` tool and the optional watcher.
+Two `Index` objects share one embedder: a reader for `search`, `get`, `related` and `status`,
+which never waits for a writer, follows their commits and serves concurrent calls (its collection
+takes reads in turn), and a writer for the `index` tool and the optional watcher.
 The watcher holds the index's writer lock for the server's life; the `index` tool then writes
 through the same writer object, one write at a time (`write_gate`), so it neither deadlocks nor
 races the watcher.
@@ -50,7 +51,6 @@ class SearchService:
         self._writer: Index | None = None
         self._embedder = None
         self._open_lock = threading.Lock()
-        self._read_lock = threading.Lock()  # FAISS must not be read while its cache is swapped
         self.write_gate = threading.RLock()
         self.watcher: Watcher | None = None
         self._watch_thread: threading.Thread | None = None
@@ -111,8 +111,7 @@ class SearchService:
         if not 1 <= k <= 100:
             raise SemsearchError(f"k must be between 1 and 100, not {k}")
         index = self.reader()
-        with self._read_lock:
-            hits = index.search(query, k, mode=mode, path=path or None, queries=typed or None, **options)
+        hits = index.search(query, k, mode=mode, path=path or None, queries=typed or None, **options)
         answer: dict = {"query": query} if query is not None else {}
         if typed:
             answer["queries"] = [{"type": q.type, "query": q.query} for q in typed]
@@ -129,15 +128,13 @@ class SearchService:
 
     def get(self, path: str, start_line: int = 1, end_line: int | None = None) -> dict:
         index = self.reader()
-        with self._read_lock:
-            return index.read_lines(path, start_line, end_line).to_dict()
+        return index.read_lines(path, start_line, end_line).to_dict()
 
     def related(self, path: str, line: int | None = None, k: int = 8) -> dict:
         if not 1 <= k <= 100:
             raise SemsearchError(f"k must be between 1 and 100, not {k}")
         index = self.reader()
-        with self._read_lock:
-            hits = index.related(path, line, k)
+        hits = index.related(path, line, k)
         return {"path": path, "line": line, "results": [hit_record(hit) for hit in hits]}
 
     def _why_empty(self, index: Index, path: str | None) -> str:
@@ -154,9 +151,8 @@ class SearchService:
         except IndexNotFoundError as e:
             info.update(exists=False, message=str(e))
         else:
-            with self._read_lock:
-                info.update(exists=True, **index.status())
-                info["freshness"] = freshness(index)
+            info.update(exists=True, **index.status())
+            info["freshness"] = freshness(index)
         if self.watcher is not None:
             info["watching"] = self.watcher.state.to_dict()
         else:
