@@ -95,7 +95,7 @@ def search(
         scope = collection.scope(pattern)
         ranked = rank(collection, text, want, mode=mode, scope=scope, query_vector=vector, settings=settings)
         if files:
-            ranked = _best_per_file(ranked, collection.chunk_paths([i for i, _ in ranked]))
+            ranked = best_per_file(ranked, collection.chunk_paths([i for i, _ in ranked]))
         # What a person sees, and what --min-score filters on: the chunk's cosine similarity to the
         # query (BM25 in keyword mode). The order stays the ranking's, which weighs keywords too.
         shown = dict(ranked) if mode in ("keyword", "dense") else _similarities(collection, vector, ranked)
@@ -219,7 +219,8 @@ def group_by_file(results: list[SearchResult]) -> list[SearchResult]:
     return best
 
 
-def _best_per_file(ranked: list[tuple[int, float]], paths: dict[int, str]) -> list[tuple[int, float]]:
+def best_per_file(ranked: list[tuple[int, float]], paths: dict[int, str]) -> list[tuple[int, float]]:
+    """Each file's best chunk, in ranking order (chunks with no path, deleted meanwhile, are left out)."""
     seen: set[str] = set()
     best = []
     for chunk_id, score in ranked:

@@ -145,6 +145,7 @@ def search_typed(
     line when there are none), as plain search scores are; min_score is a floor on that score.
     """
     from semsearch.paths import PathPattern
+    from semsearch.search.engine import best_per_file
 
     queries = [q if isinstance(q, SubQuery) else SubQuery(*q) for q in queries]
     if not queries:
@@ -163,10 +164,7 @@ def search_typed(
         scope = collection.scope(PathPattern.of(path))
         ranked = rank_typed(collection, queries, want, scope=scope, settings=settings, vectors=vectors)
         if files:
-            paths = collection.chunk_paths([i for i, _ in ranked])
-            ranked = [(i, s) for i, s in ranked if paths.get(i) is not None]
-            firsts = {paths[i]: i for i, _ in reversed(ranked)}  # each file's best chunk
-            ranked = [(i, s) for i, s in ranked if firsts[paths[i]] == i]
+            ranked = best_per_file(ranked, collection.chunk_paths([i for i, _ in ranked]))
         shown = _shown_scores(collection, queries, vectors, ranked)
         if min_score is not None:
             ranked = [(i, s) for i, s in ranked if shown.get(i) is None or shown[i] >= min_score]
