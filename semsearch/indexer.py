@@ -414,9 +414,11 @@ def commit_files(collection: Collection, batch: list[Extracted], report: IndexRe
 
 def embed_pending(collection: Collection, report: IndexReport, options: RunOptions) -> None:
     """Give every pending chunk its vector, a batch a transaction (this run's and any an earlier run left)."""
-    total = collection.pending_count()
+    batch = write_batch_chunks()
+    rows = collection.pending_chunks(batch)
+    total = collection.pending_count() if rows else 0  # counted only when there is work: a no-op run skips it
     done = 0
-    while rows := collection.pending_chunks(write_batch_chunks()):
+    while rows:
         texts: dict[str, str] = {}
         for chunk in rows:
             texts.setdefault(chunk.text_hash, collection.embedding_text(chunk.heading, chunk.text))
@@ -429,6 +431,7 @@ def embed_pending(collection: Collection, report: IndexReport, options: RunOptio
         done += len(rows)
         if options.on_embed_progress:
             options.on_embed_progress(done, max(total, done))
+        rows = collection.pending_chunks(batch)
 
 
 # -- 4. finish -----------------------------------------------------------------------------------------
