@@ -17,7 +17,8 @@ import contextlib
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,22 @@ class Scope:
 
     def __len__(self) -> int:
         return len(self.file_ids)
+
+
+@dataclass
+class DenseSearch:
+    """A dense search run alongside other work (`Collection.dense_alongside`): its ranking once done."""
+
+    ranking: Ranking = field(default_factory=list)
+
+
+# The dense half of a search runs here while the keyword half runs on the caller's thread. Its own pool:
+# a dense job waits for the query's embedding, so it must never hold the worker that embedding needs.
+_DENSE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="semsearch-dense")
+
+
+def _resolved(query: np.ndarray | Future) -> np.ndarray:
+    return query.result() if isinstance(query, Future) else query
 
 
 @dataclass(frozen=True)
@@ -299,19 +316,43 @@ class Collection:
         Call inside `snapshot()`. A cached id without a SQLite row means the cache is stale: it is
         rebuilt and the search run again, never answered with silently missing hits.
         """
-        if scope is not None:
-            if not scope:
-                return []
-            ids = self.db.chunk_ids_of_files(scope.file_ids)
-            return self._exact(query, ids, depth)
+        if scope is not None:  # the allowed chunks' vectors come from SQLite
+            return self._exact(query, self.db.chunk_ids_of_files(scope.file_ids), depth)
         with self._vectors_lock:
             vectors = self.current_vectors()
-            ranking = vectors.search(query, depth)
-            if ranking and len(self.db.existing_chunk_ids([i for i, _ in ranking])) < len(ranking):
-                fresh = VectorIndex(self.path / VECTOR_FILE, vectors.dimensions)
-                fresh.rebuild(self.db)
-                self._replace_vectors(fresh)
-                ranking = fresh.search(query, depth)
+            return self._checked(vectors, vectors.search(query, depth), query, depth)
+
+    @contextlib.contextmanager
+    def dense_alongside(
+        self, query: np.ndarray | Future, depth: int, scope: Scope | None = None
+    ) -> Iterator[DenseSearch]:
+        """`dense_candidates` on a worker thread while the body of the `with` runs on this one (the
+        keyword half: SQLite, FAISS and ONNX Runtime all release the GIL); `ranking` is set when it ends.
+
+        query may be a Future of the query's vector (its embedding still running). Call inside
+        `snapshot()`. The vector cache stays locked until the worker is done, so no swap closes it under it.
+        """
+        dense = DenseSearch()
+        if scope is not None:
+            yield dense
+            dense.ranking = self.dense_candidates(_resolved(query), depth, scope)
+            return
+        with self._vectors_lock:
+            vectors = self.current_vectors()
+            running = _DENSE.submit(lambda: vectors.search(_resolved(query), depth))
+            try:
+                yield dense
+            finally:
+                wait([running])
+            dense.ranking = self._checked(vectors, running.result(), _resolved(query), depth)
+
+    def _checked(self, vectors: VectorIndex, ranking: Ranking, query: np.ndarray, depth: int) -> Ranking:
+        """The cache's ranking with every id checked against the snapshot (call under the vectors lock)."""
+        if ranking and len(self.db.existing_chunk_ids([i for i, _ in ranking])) < len(ranking):
+            fresh = VectorIndex(self.path / VECTOR_FILE, vectors.dimensions)
+            fresh.rebuild(self.db)
+            self._replace_vectors(fresh)
+            ranking = fresh.search(query, depth)
         known = self.db.existing_chunk_ids([i for i, _ in ranking])
         return [(i, s) for i, s in ranking if i in known]
 
@@ -334,6 +375,10 @@ class Collection:
         if scope is not None and not scope:
             return []
         return self.db.keyword_search(expression, depth, weights, None if scope is None else scope.file_ids)
+
+    def match_count(self, expression: str) -> int:
+        """How many chunks an FTS5 MATCH expression finds (counting reads no positions: cheap)."""
+        return self.db.match_count(expression)
 
     def cosines(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
         """Each chunk's cosine similarity to the query (chunks deleted meanwhile are left out)."""

@@ -161,8 +161,11 @@ class LocalModel:
         )
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        if os.environ.get("SEMSEARCH_ORT_SPIN", "1") == "0":
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Idle ONNX Runtime threads do not spin: a query embeds beside SQLite's keyword search, and spinning
+        # threads took its core (warm auto p50 55 -> 39 ms on 100,000 chunks; batch embedding equal, 52-58
+        # texts/s either way; benchmarks/README.md, row 13). SEMSEARCH_ORT_SPIN=1 turns spinning back on.
+        spin = os.environ.get("SEMSEARCH_ORT_SPIN", "0") == "1"
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         graph = onnx_graph_path(self.spec, self.files)
         session = ort.InferenceSession(str(graph), options, providers=providers)
         if session.get_providers()[0] != providers[0]:  # ONNX Runtime falls back to the CPU when CUDA fails

@@ -52,7 +52,8 @@ def extract(path: Path) -> Document:
     if suffix in RST:
         from semsearch.ingest.markup import blank_label_lines
 
-        return headed(path, "rst", blank_label_lines(text), _rst_headings(text))
+        headings = _rst_headings(text)
+        return headed(path, "rst", blank_label_lines(text, headings[0][0] if headings else None), headings)
     if suffix in HTML:
         return html_document(path, text)
     if suffix == ".svg":  # only when included: drawings are skipped by default (ingest.junk)

@@ -2,9 +2,12 @@
 
 A MyST target `(shell-completion)=` or a reST target `.. _shell-completion:` sits on its own
 line above a heading. Chunked, it became a one-line chunk whose few tokens all match the topic,
-so it ranked first for it; blanked (line numbers kept), it joins no chunk. A file that is
-little more than its labels (a reference page made of `.. _routines.fft:` and an `automodule`
-directive) keeps them: there the label is most of what names the page.
+so it ranked first for it; blanked (line numbers kept), it joins no chunk. Labels above a page's
+first heading are kept: they name the page (`.. _arrays.datetime:`), and a hit on them opens the
+page at its top, where the reader should start (dropped, NumPy's "dates and times in arrays" lost
+its page). A file that is little more than its labels (a reference page made of
+`.. _routines.fft:` and an `automodule` directive) keeps them: there the label is most of what
+names the page.
 """
 
 from __future__ import annotations
@@ -23,8 +26,24 @@ _LABEL = re.compile(
 MIN_WORDS_LEFT = 10  # fewer words than this once the labels are gone: keep the labels
 
 
-def blank_label_lines(text: str) -> str:
+def blank_label_lines(text: str, keep_before: int | None = None) -> str:
     """The text with every label line emptied (the other lines keep their numbers), unless that
-    leaves fewer than MIN_WORDS_LEFT words."""
-    blanked = _LABEL.sub("", text)
+    leaves fewer than MIN_WORDS_LEFT words. Labels on lines before `keep_before` (1-based: the first
+    heading's line) stay."""
+    if keep_before is None:
+        blanked = _LABEL.sub("", text)
+    else:
+        head, tail = split_lines(text, keep_before - 1)
+        blanked = head + _LABEL.sub("", tail)
     return blanked if len(blanked.split()) >= MIN_WORDS_LEFT else text
+
+
+def split_lines(text: str, count: int) -> tuple[str, str]:
+    """(the first `count` lines with their line ends, the rest)."""
+    at = 0
+    for _ in range(max(0, count)):
+        end = text.find("\n", at)
+        if end < 0:
+            return text, ""
+        at = end + 1
+    return text[:at], text[at:]

@@ -130,8 +130,10 @@ def rank(
     from semsearch.search.fusion import HYBRID_DEPTH, fuse
 
     pool = max(HYBRID_DEPTH, depth)
-    keyword = keyword_candidates(collection, text, pool, scope)
-    dense = collection.dense_candidates(_resolved(query_vector), pool, scope)
+    # The dense half (the query's embedding, then the vector scan) runs on a worker beside the keyword half.
+    with collection.dense_alongside(query_vector, pool, scope) as dense_search:
+        keyword = keyword_candidates(collection, text, pool, scope)
+    dense = dense_search.ranking
     unembedded = collection.unembedded([i for i, _ in keyword[:HYBRID_DEPTH]])
     if mode == "hybrid":
         return fuse([dense, keyword], unembedded=unembedded)

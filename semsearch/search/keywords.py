@@ -29,19 +29,36 @@ STOPWORDS = frozenset(
 )
 
 
-def fts_query(text: str) -> str:
-    """An FTS5 MATCH expression that ORs the words of free text, immune to FTS syntax in user input.
+# Large indexes only: a query word found in more than COMMON_SHARE of the chunks (but not all its words are)
+# still scores the chunks the other words find, but finds none by itself. Scoring every chunk that holds
+# "cells" or "patients" was most of a query's time on 100,000 chunks; on the row 13 benchmark the top 10 stayed
+# the same for every question (benchmarks/README.md). Below SPLIT_FROM chunks the full query is cheap, and runs.
+COMMON_SHARE = 0.05
+SPLIT_FROM = 50_000
+
+
+def query_terms(text: str) -> list[str]:
+    """The words of free text a keyword search looks for, in order, each once.
 
     Stopwords are dropped unless the query has nothing else; a compound identifier also
-    matches its parts (`getUser` -> "getuser" OR "get" OR "user"); Chinese, Japanese and Korean
+    matches its parts (`getUser` -> "getuser", "get", "user"); Chinese, Japanese and Korean
     words match their character bigrams (semsearch.search.cjk).
     """
     words: list[str] = []
     for word in re.findall(r"\w+", text):
         words += cjk.query_terms(word) if cjk.has_cjk(word) else [word.lower(), *split_identifier(word)]
     words = list(dict.fromkeys(words))
-    content = [w for w in words if w not in STOPWORDS] or words
-    return " OR ".join(f'"{w}"' for w in content)
+    return [w for w in words if w not in STOPWORDS] or words
+
+
+def any_of(terms: list[str]) -> str:
+    """An FTS5 MATCH expression for chunks holding any of the terms, immune to FTS syntax in them."""
+    return " OR ".join(f'"{term}"' for term in terms)
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 MATCH expression that ORs the words of free text (see query_terms)."""
+    return any_of(query_terms(text))
 
 
 def keyword_columns(chunk_id: int, heading: str | None, text: str, path: str, kind: str | None) -> tuple:
@@ -70,4 +87,19 @@ def keyword_candidates(
     collection: Collection, text: str, depth: int, scope: Scope | None = None
 ) -> list[tuple[int, float]]:
     """(chunk id, BM25) for the chunks matching the words of `text`, best first; within `scope`."""
-    return collection.keyword_candidates(fts_query(text), depth, COLUMN_WEIGHTS, scope)
+    terms = query_terms(text)
+    total = collection.chunk_count() if len(terms) > 1 else 0
+    if total < SPLIT_FROM:
+        return collection.keyword_candidates(any_of(terms), depth, COLUMN_WEIGHTS, scope)
+    common = [t for t in terms if collection.match_count(any_of([t])) > COMMON_SHARE * total]
+    rare = [t for t in terms if t not in common]
+    if not common or not rare:
+        return collection.keyword_candidates(any_of(terms), depth, COLUMN_WEIGHTS, scope)
+    # Chunks with a rare word, with and without a common one: the same phrases in both expressions, so each
+    # chunk's BM25 is what the query of all the words gives it (a phrase a chunk lacks adds nothing).
+    found, usual = any_of(rare), any_of(common)
+    ranking = collection.keyword_candidates(f"({found}) AND ({usual})", depth, COLUMN_WEIGHTS, scope)
+    ranking += collection.keyword_candidates(f"({found}) NOT ({usual})", depth, COLUMN_WEIGHTS, scope)
+    if len(ranking) < depth:  # too few: chunks with common words only would have filled the list
+        return collection.keyword_candidates(any_of(terms), depth, COLUMN_WEIGHTS, scope)
+    return sorted(ranking, key=lambda pair: -pair[1])[:depth]

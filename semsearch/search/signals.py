@@ -80,21 +80,36 @@ def file_name_match(candidate: Candidate, query: QueryShape) -> float:
     """Boost a file whose name (stem, or its parts) is a name the query asks for: `routing` -> routing.py."""
     if not candidate.path:
         return 0.0
-    stem = PurePath(candidate.path).stem.lower()
+    stem, parts = _stem_parts(candidate.path)
     if not stem:
         return 0.0
-    wanted = {name.lower() for name in query.identifiers}
-    if stem in wanted:
+    if stem in _lower(tuple(query.identifiers)):
         return FILE_NAME_BOOST
-    raw = PurePath(candidate.path).stem
-    parts = set(split_identifier(raw) or [raw.strip("_").lower()]) - _GENERIC_STEMS
     if not parts:
         return 0.0
     if query.is_symbol:
         return FILE_NAME_BOOST / 2 if parts <= query.name_parts else 0.0
     # A question naming the file's subject: "where is the zsh completion script made" -> zsh_completions.go
-    words = {_singular(w) for w in query.words}
-    return FILE_NAME_BOOST / 2 if {_singular(p) for p in parts} <= words else 0.0
+    return FILE_NAME_BOOST / 2 if {_singular(p) for p in parts} <= _singulars(tuple(query.words)) else 0.0
+
+
+# A search looks at 100 candidates, mostly of files seen before: names are split once, not per candidate.
+@functools.lru_cache(maxsize=4096)
+def _stem_parts(path: str) -> tuple[str, frozenset[str]]:
+    """A file's lower-case stem and its parts, generic ones (`utils`, `index`) left out."""
+    raw = PurePath(path).stem
+    parts = frozenset(split_identifier(raw) or [raw.strip("_").lower()]) - _GENERIC_STEMS
+    return raw.lower(), parts
+
+
+@functools.lru_cache(maxsize=64)
+def _lower(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(name.lower() for name in names)
+
+
+@functools.lru_cache(maxsize=64)
+def _singulars(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(_singular(w) for w in words)
 
 
 _GENERIC_STEMS = {"mod", "lib", "index", "init", "main", "util", "utils", "__init__", "core", "common", "base"}

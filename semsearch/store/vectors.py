@@ -26,7 +26,7 @@ import numpy as np
 
 from semsearch.settings import env_int
 from semsearch.store.db import Database
-from semsearch.store.disk_ivf import DiskIVF, DiskIVFError, fsync_path
+from semsearch.store.disk_ivf import DiskIVF, DiskIVFError, fsync_path, sampled_crc32
 from semsearch.store.pausepoints import pause_point
 
 FLAT_LIMIT = 100_000  # the default; $SEMSEARCH_FLAT_LIMIT overrides it, read where used (tests put vectors on disk)
@@ -41,6 +41,7 @@ class VectorIndex:
         self.dimensions = dimensions
         self.flat_limit = flat_limit if flat_limit is not None else env_int("SEMSEARCH_FLAT_LIMIT", FLAT_LIMIT)
         self.index = None  # faiss flat index (in memory), or None
+        self.mapped = False  # the flat index's vectors are the saved file, mapped read-only: copied before a change
         self.disk: DiskIVF | None = None  # on-disk IVF above the flat limit
         self.index_id: str | None = None
         self.generation = -1
@@ -86,12 +87,14 @@ class VectorIndex:
                 if (
                     saved.get("kind") == "flat"
                     and saved.get("mirrors") == _mirrors(db, self.dimensions)
-                    and saved.get("crc32") == _crc32(self.path)
+                    and _intact(self.path, saved)
                 ):
-                    index = faiss.read_index(str(self.path))
+                    # Mapped, not read: a query process starts in milliseconds, and the page cache is shared.
+                    mapped = getattr(faiss, "IO_FLAG_MMAP_IFC", None)
+                    index = faiss.read_index(str(self.path), mapped) if mapped else faiss.read_index(str(self.path))
                     if index.ntotal == saved["mirrors"]["count"]:
                         self._drop()
-                        self.index, self.generation = index, saved["mirrors"]["generation"]
+                        self.index, self.generation, self.mapped = index, saved["mirrors"]["generation"], bool(mapped)
                         self.index_id, self.stale, self.dirty = saved["mirrors"]["index_id"], False, False
                         return
             except (OSError, ValueError, RuntimeError, KeyError, TypeError):
@@ -141,7 +144,7 @@ class VectorIndex:
         """Forget the current index (its on-disk files stay until a save no longer names them)."""
         if self.disk is not None:
             self.disk.close()
-        self.index, self.disk, self.trained_on = None, None, 0
+        self.index, self.disk, self.trained_on, self.mapped = None, None, 0, False
 
     def close(self) -> None:
         """Close the on-disk files; a replaced or finished cache must not keep them open."""
@@ -170,6 +173,10 @@ class VectorIndex:
             return
         if self.index is None and self.disk is None:
             self.build(np.zeros(0, np.int64), np.zeros((0, self.dimensions), np.float32))
+        if self.mapped:  # FAISS cannot change a mapped file's vectors (it aborts the process): own a copy first
+            followed = self.generation
+            self.build(*self._all())
+            self.generation = followed
         target = self.disk if self.disk is not None else None
         if removed:
             ids = np.asarray(removed, dtype=np.int64)
@@ -271,7 +278,8 @@ class VectorIndex:
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         faiss.write_index(self.index, str(tmp))
         fsync_path(tmp)
-        sidecar = {"mirrors": mirrors, "crc32": _crc32(tmp), "kind": "flat"}
+        length = tmp.stat().st_size
+        sidecar = {"mirrors": mirrors, "length": length, "sampled_crc32": sampled_crc32(tmp, length), "kind": "flat"}
         pause_point("vectors-written")
         os.replace(tmp, self.path)
         pause_point("vectors-renamed")
@@ -315,6 +323,15 @@ def _mirrors(db: Database, dimensions: int) -> dict:
         "id_sum": id_sum,
         "dimensions": dimensions,
     }
+
+
+def _intact(path: Path, saved: dict) -> bool:
+    """The flat file is the one the sidecar describes: its length and sampled CRC-32 (as the on-disk IVF's
+    files), or the whole file's CRC-32 in a sidecar written before the sampled one."""
+    if "sampled_crc32" in saved:
+        length = path.stat().st_size
+        return length == saved.get("length") and sampled_crc32(path, length) == saved["sampled_crc32"]
+    return saved.get("crc32") == _crc32(path)
 
 
 def _crc32(path: Path) -> int:

@@ -63,3 +63,42 @@ def test_a_page_that_is_little_more_than_its_label_keeps_it():
     page = ".. _routines.fft:\n.. automodule:: numpy.fft\n"  # the label is most of what names the page
     assert blank_label_lines(page) == page
     assert blank_label_lines(RST).count("_shell-completion") == 0
+
+
+PAGE = """.. currentmodule:: numpy
+
+.. _arrays.datetime:
+
+************************
+Datetimes and timedeltas
+************************
+
+NumPy has array data types for dates and times.
+
+.. _datetime-units:
+
+Units
+=====
+
+Each datetime has a unit.
+"""
+
+
+def test_labels_above_the_first_heading_name_the_page_and_stay(tmp_path):
+    """A page's own label names it (NumPy's "dates and times in arrays" found its page by it): it stays,
+    as the page's first lines. Labels further down, above a section, are still dropped."""
+    count = LocalEmbedder().count_tokens
+    (tmp_path / "arrays.datetime.rst").write_text(PAGE)
+    chunks = chunk_document(extract(tmp_path / "arrays.datetime.rst"), count, max_tokens=128)
+    assert [(c.heading, c.start_line, c.end_line, c.text) for c in chunks] == [
+        ("", 1, 3, ".. currentmodule:: numpy\n\n.. _arrays.datetime:"),
+        ("Datetimes and timedeltas", 9, 9, "NumPy has array data types for dates and times."),
+        ("Datetimes and timedeltas > Units", 16, 16, "Each datetime has a unit."),
+    ]
+    (tmp_path / "guide.md").write_text("(guide)=\n\n# Guide\n\nHow to begin.\n\n(next)=\n## Next\n\nThen go on.\n")
+    md = chunk_document(extract(tmp_path / "guide.md"), count, max_tokens=128)
+    assert [(c.heading, c.start_line, c.text) for c in md] == [
+        ("", 1, "(guide)="),
+        ("Guide", 5, "How to begin."),
+        ("Guide > Next", 10, "Then go on."),
+    ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from semsearch.collection import DenseSearch
 from semsearch.search.engine import AUTO, rerank
 from semsearch.search.query import analyze
 from semsearch.search.signals import secondary_kind
@@ -26,6 +28,9 @@ class FakeIndex:
 
     def unembedded(self, ids):
         return self.db.unembedded(ids)
+
+    def chunk_count(self):
+        return self.db.chunk_count()
 
 
 @pytest.fixture
@@ -154,6 +159,10 @@ class RankingIndex(FakeIndex):
 
     def dense_candidates(self, query, depth, scope=None):
         return self.dense[:depth]
+
+    @contextlib.contextmanager
+    def dense_alongside(self, query, depth, scope=None):
+        yield DenseSearch(self.dense[:depth])
 
     def keyword_candidates(self, expression, depth, weights, scope=None):
         return self.keyword[:depth]

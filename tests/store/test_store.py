@@ -154,6 +154,44 @@ def test_a_cache_with_the_right_generation_but_other_ids_is_never_saved(db, tmp_
     assert again.dirty and again.count == 3  # the saved pair disagreed with SQLite: rebuilt
 
 
+def test_a_loaded_cache_is_mapped_and_copied_before_a_write_changes_it(db, tmp_path):
+    """A reader maps the saved file; a writer that loaded it and then commits must not touch the mapping
+    (FAISS aborts the whole process on a change to mapped vectors)."""
+    saved_pair(db, tmp_path)
+    index = VectorIndex(tmp_path / "vectors.faiss", DIMS)
+    index.load(db)
+    assert index.mapped and not index.dirty and index.count == 2
+    changed = [file_with_chunks("/a.md", ["a2"], seed=70), file_with_chunks("/b.md", ["c"], seed=71)]
+    removed, added = db.write_files(changed)
+    index.update(removed, added, db.generation)
+    assert not index.mapped and index.count == 2
+    assert [i for i, _ in index.search(unit(71), 1)] == [i for i, _ in added if np.allclose(_, unit(71))]
+    index.save(db)
+    again = VectorIndex(tmp_path / "vectors.faiss", DIMS)
+    again.load(db)
+    assert again.mapped and not again.dirty and again.count == 2
+
+
+def test_a_sidecar_with_the_whole_files_crc_still_loads(db, tmp_path):
+    """Sidecars written before the sampled CRC carry a CRC of the whole file: still trusted when it matches."""
+    import zlib
+
+    saved_pair(db, tmp_path)
+    cache, sidecar = tmp_path / "vectors.faiss", tmp_path / "vectors.json"
+    data = json.loads(sidecar.read_text())
+    del data["sampled_crc32"], data["length"]
+    data["crc32"] = zlib.crc32(cache.read_bytes())
+    sidecar.write_text(json.dumps(data))
+    index = VectorIndex(cache, DIMS)
+    index.load(db)
+    assert not index.dirty and index.count == 2
+    data["crc32"] += 1
+    sidecar.write_text(json.dumps(data))
+    index = VectorIndex(cache, DIMS)
+    index.load(db)
+    assert index.dirty and index.count == 2  # rebuilt
+
+
 def test_a_rebuilt_cache_is_labelled_with_the_state_it_was_read_in(db, tmp_path):
     saved_pair(db, tmp_path)
     index = VectorIndex(tmp_path / "other.faiss", DIMS)
@@ -169,7 +207,7 @@ def test_a_damaged_or_foreign_cache_is_rebuilt_not_trusted(db, tmp_path, damage)
         cache.write_bytes(cache.read_bytes()[: cache.stat().st_size // 2])
     elif damage == "foreign sidecar":
         data = json.loads(sidecar.read_text())
-        data["crc32"] += 1
+        data["sampled_crc32"] += 1
         sidecar.write_text(json.dumps(data))
     elif damage == "missing sidecar":
         sidecar.unlink()
@@ -282,3 +320,36 @@ def test_two_processes_creating_one_index_agree_on_its_identity(tmp_path, monkey
 
 def keyword_search(db: Database, text: str, k: int) -> list[tuple[int, float]]:
     return db.keyword_search(fts_query(text), k, COLUMN_WEIGHTS)
+
+
+def test_an_older_index_gets_its_count_indexes_but_a_reader_never_waits_for_them(tmp_path, monkeypatch):
+    """The partial indexes of embedded and pending chunks (what makes the vector cache's check cheap)
+    are added to an index made before them; a reader opening it beside a writer goes on without them."""
+    monkeypatch.setenv("SEMSEARCH_BUSY_TIMEOUT", "3")
+    path = tmp_path / "index.db"
+    db = Database(path)
+    db.write_files([file_with_chunks("/a.md", ["a", "b"], seed=80)])
+    db.conn.execute("DROP INDEX chunks_embedded")
+    db.conn.execute("DROP INDEX chunks_pending")
+    db.close()
+
+    def indexes() -> set[str]:
+        with sqlite3.connect(path) as conn:
+            return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process's write in progress
+    reader = Database(path)  # neither waits for the writer nor fails
+    assert reader.chunk_id_summary() == (2, 3) and reader.embedded_count() == 2
+    reader.close()
+    assert not {"chunks_embedded", "chunks_pending"} & indexes()
+    writer.execute("ROLLBACK")
+    writer.close()
+    Database(path).close()
+    assert {"chunks_embedded", "chunks_pending"} <= indexes()
+    plan = (
+        sqlite3.connect(path)
+        .execute("EXPLAIN QUERY PLAN SELECT count(*), sum(id) FROM chunks WHERE vector IS NOT NULL")
+        .fetchall()
+    )
+    assert "chunks_embedded" in str(plan)
