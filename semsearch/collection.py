@@ -107,6 +107,8 @@ class Collection:
         )
         self._vectors: VectorIndex | None = None
         self._vectors_lock = threading.RLock()
+        self._match_counts: dict[str, int] = {}  # match_count's answers, for the generation in _counted_at
+        self._counted_at = -1
         self.writer_lock = WriterLock(self.path)
         self.wait_for_writer = wait_for_writer
         self.on_wait = on_wait
@@ -377,8 +379,14 @@ class Collection:
         return self.db.keyword_search(expression, depth, weights, None if scope is None else scope.file_ids)
 
     def match_count(self, expression: str) -> int:
-        """How many chunks an FTS5 MATCH expression finds (counting reads no positions: cheap)."""
-        return self.db.match_count(expression)
+        """How many chunks an FTS5 MATCH expression finds (counting reads no positions: cheap), remembered
+        for the committed state it was counted in (queries share words; a commit starts afresh)."""
+        generation = self.db.generation
+        if generation != self._counted_at or len(self._match_counts) >= 4096:
+            self._match_counts, self._counted_at = {}, generation
+        if (count := self._match_counts.get(expression)) is None:
+            count = self._match_counts[expression] = self.db.match_count(expression)
+        return count
 
     def cosines(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
         """Each chunk's cosine similarity to the query (chunks deleted meanwhile are left out)."""

@@ -78,3 +78,20 @@ def test_small_indexes_run_the_full_query(chunks):
     got = keyword_candidates(chunks, "ferroptosis in cell study", 10)
     assert chunks.expressions == [keywords.fts_query("ferroptosis in cell study")]
     assert got == full(chunks, "ferroptosis in cell study", 10)
+
+
+def test_a_collections_match_counts_follow_its_commits(tmp_path):
+    """match_count remembers its answers for one committed state only: a commit adds to the count."""
+    from semsearch.embed.local import LocalEmbedder
+    from semsearch.index import Index
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Ferroptosis\n\nFerroptosis is iron-dependent cell death.\n")
+    with Index(tmp_path / "index", embedder=LocalEmbedder()) as index:
+        index.add([docs])
+        collection = index.collection
+        assert collection.match_count('"ferroptosis"') == 1
+        (docs / "b.md").write_text("# More\n\nFerroptosis again, in another note.\n")
+        index.add([docs])
+        assert collection.match_count('"ferroptosis"') == 2
