@@ -6,6 +6,7 @@ and on the embedding for the second.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -34,13 +35,26 @@ class QueryShape:
     mentions_changes: bool = False  # asks about releases or versions: release notes are the answer then
     definition_kind: str | None = None  # "class" for "class Context": the query names a definition of that kind
 
-    @property
-    def name_parts(self) -> set[str]:
+    # Derived once per query (the signals ask them of each of 100 candidates).
+    @functools.cached_property
+    def lower_identifiers(self) -> frozenset[str]:
+        """The identifiers in lower case."""
+        return frozenset(name.lower() for name in self.identifiers)
+
+    @functools.cached_property
+    def name_parts(self) -> frozenset[str]:
         """Lower-case forms of the identifiers and of their parts."""
-        found = {name.lower() for name in self.identifiers}
-        for name in self.identifiers:
-            found.update(split_identifier(name))
-        return found
+        return self.lower_identifiers.union(*(split_identifier(name) for name in self.identifiers))
+
+    @functools.cached_property
+    def singular_words(self) -> frozenset[str]:
+        """The words, a plural's final s taken off (see `singular`)."""
+        return frozenset(singular(word) for word in self.words)
+
+
+def singular(word: str) -> str:
+    """`completions` -> `completion`; short words and `-ss` words stay."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def analyze(text: str) -> QueryShape:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from semsearch.ingest.identifiers import split_identifier
-from semsearch.search.query import QueryShape
+from semsearch.search.query import QueryShape, singular
 
 DEFINES_BOOST = 0.5  # the chunk defines a name the query asks for
 FILE_NAME_BOOST = 0.15  # the file's name (or a folder) is a name the query asks for
@@ -55,7 +55,7 @@ def defines_symbol(candidate: Candidate, query: QueryShape) -> float:
         return 0.0
     names = defined_names(candidate.heading)
     last = candidate.heading.split(" > ")[-1].lower().split(", ") if names else []
-    wanted = {name.lower() for name in query.identifiers}
+    wanted = query.lower_identifiers
     if wanted & set(last):
         return DEFINES_BOOST
     return DEFINES_BOOST / 2 if wanted & names else 0.0
@@ -83,17 +83,18 @@ def file_name_match(candidate: Candidate, query: QueryShape) -> float:
     stem, parts = _stem_parts(candidate.path)
     if not stem:
         return 0.0
-    if stem in _lower(tuple(query.identifiers)):
+    if stem in query.lower_identifiers:
         return FILE_NAME_BOOST
     if not parts:
         return 0.0
     if query.is_symbol:
         return FILE_NAME_BOOST / 2 if parts <= query.name_parts else 0.0
     # A question naming the file's subject: "where is the zsh completion script made" -> zsh_completions.go
-    return FILE_NAME_BOOST / 2 if {_singular(p) for p in parts} <= _singulars(tuple(query.words)) else 0.0
+    return FILE_NAME_BOOST / 2 if {singular(p) for p in parts} <= query.singular_words else 0.0
 
 
-# A search looks at 100 candidates, mostly of files seen before: names are split once, not per candidate.
+# A search looks at 100 candidates, mostly of files seen before: names are split once, not per candidate
+# (the query's own sets are QueryShape's, derived once).
 @functools.lru_cache(maxsize=4096)
 def _stem_parts(path: str) -> tuple[str, frozenset[str]]:
     """A file's lower-case stem and its parts, generic ones (`utils`, `index`) left out."""
@@ -102,21 +103,7 @@ def _stem_parts(path: str) -> tuple[str, frozenset[str]]:
     return raw.lower(), parts
 
 
-@functools.lru_cache(maxsize=64)
-def _lower(names: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(name.lower() for name in names)
-
-
-@functools.lru_cache(maxsize=64)
-def _singulars(words: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(_singular(w) for w in words)
-
-
 _GENERIC_STEMS = {"mod", "lib", "index", "init", "main", "util", "utils", "__init__", "core", "common", "base"}
-
-
-def _singular(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def secondary_kind(path: str) -> str | None:
