@@ -20,9 +20,8 @@ _FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?\r?\n)?\1[ \t]*(\r?\n|
 def markdown_document(path: Path, text: str) -> Document:
     """Sections between headings, each with its heading path; front matter left out."""
     body, title = split_front_matter(text)
-    headings = markdown_headings(body)
-    blanked = blank_label_lines(body, headings[0][0] if headings else None)  # a page's own labels stay
-    doc = headed(path, "markdown", blanked, headings if blanked == body else markdown_headings(blanked))
+    headings = markdown_headings(blank_label_lines(body))  # parsed once, as no label were there
+    doc = headed(path, "markdown", blank_label_lines(body, headings[0][0] if headings else None), headings)
     if title:
         doc.title = title
     return doc

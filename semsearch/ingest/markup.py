@@ -33,17 +33,6 @@ def blank_label_lines(text: str, keep_before: int | None = None) -> str:
     if keep_before is None:
         blanked = _LABEL.sub("", text)
     else:
-        head, tail = split_lines(text, keep_before - 1)
-        blanked = head + _LABEL.sub("", tail)
+        lines = text.splitlines(keepends=True)
+        blanked = "".join(lines[: keep_before - 1]) + _LABEL.sub("", "".join(lines[keep_before - 1 :]))
     return blanked if len(blanked.split()) >= MIN_WORDS_LEFT else text
-
-
-def split_lines(text: str, count: int) -> tuple[str, str]:
-    """(the first `count` lines with their line ends, the rest)."""
-    at = 0
-    for _ in range(max(0, count)):
-        end = text.find("\n", at)
-        if end < 0:
-            return text, ""
-        at = end + 1
-    return text[:at], text[at:]
