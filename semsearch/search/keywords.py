@@ -88,18 +88,19 @@ def keyword_candidates(
 ) -> list[tuple[int, float]]:
     """(chunk id, BM25) for the chunks matching the words of `text`, best first; within `scope`."""
     terms = query_terms(text)
+    everything = any_of(terms)
     total = collection.chunk_count() if len(terms) > 1 else 0
     if total < SPLIT_FROM:
-        return collection.keyword_candidates(any_of(terms), depth, COLUMN_WEIGHTS, scope)
+        return collection.keyword_candidates(everything, depth, COLUMN_WEIGHTS, scope)
     common = [t for t in terms if collection.match_count(any_of([t])) > COMMON_SHARE * total]
     rare = [t for t in terms if t not in common]
     if not common or not rare:
-        return collection.keyword_candidates(any_of(terms), depth, COLUMN_WEIGHTS, scope)
+        return collection.keyword_candidates(everything, depth, COLUMN_WEIGHTS, scope)
     # Chunks with a rare word, with and without a common one: the same phrases in both expressions, so each
     # chunk's BM25 is what the query of all the words gives it (a phrase a chunk lacks adds nothing).
     found, usual = any_of(rare), any_of(common)
     ranking = collection.keyword_candidates(f"({found}) AND ({usual})", depth, COLUMN_WEIGHTS, scope)
     ranking += collection.keyword_candidates(f"({found}) NOT ({usual})", depth, COLUMN_WEIGHTS, scope)
     if len(ranking) < depth:  # too few: chunks with common words only would have filled the list
-        return collection.keyword_candidates(any_of(terms), depth, COLUMN_WEIGHTS, scope)
+        return collection.keyword_candidates(everything, depth, COLUMN_WEIGHTS, scope)
     return sorted(ranking, key=lambda pair: -pair[1])[:depth]

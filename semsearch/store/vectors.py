@@ -176,9 +176,7 @@ class VectorIndex:
         if self.index is None and self.disk is None:
             self.build(np.zeros(0, np.int64), np.zeros((0, self.dimensions), np.float32))
         if self.mapped:  # FAISS cannot change a mapped file's vectors (it aborts the process): own a copy first
-            followed = self.generation
             self.build(*self._all())
-            self.generation = followed
         target = self.disk if self.disk is not None else None
         if removed:
             ids = np.asarray(removed, dtype=np.int64)
