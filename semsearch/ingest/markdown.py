@@ -11,16 +11,23 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from semsearch.ingest.changelog import drop_link_targets, is_changelog
 from semsearch.ingest.document import Document, headed
 from semsearch.ingest.markup import blank_label_lines
 
+CHANGELOG_SECTION_LEVEL = 2  # a changelog's version; its "### Fixes", "### Docs" stay in the version's text
 _FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?\r?\n)?\1[ \t]*(\r?\n|\Z)", re.S)
 
 
 def markdown_document(path: Path, text: str) -> Document:
     """Sections between headings, each with its heading path; front matter left out."""
     body, title = split_front_matter(text)
+    changelog = is_changelog(str(path))
+    if changelog:
+        body = drop_link_targets(body)
     headings = markdown_headings(blank_label_lines(body))  # parsed once, as no label were there
+    if changelog:
+        headings = [h for h in headings if h[2] <= CHANGELOG_SECTION_LEVEL]
     doc = headed(path, "markdown", blank_label_lines(body, headings[0][0] if headings else None), headings)
     if title:
         doc.title = title

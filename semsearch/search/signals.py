@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from semsearch.ingest.changelog import is_changelog
 from semsearch.ingest.identifiers import split_identifier
 from semsearch.search.query import QueryShape, singular
 
@@ -25,12 +26,6 @@ SECONDARY_PENALTY = 0.15  # tests, vendored and generated files, release notes, 
 _TEST_PATH = re.compile(r"(^|/)(tests?|testing|__tests__|spec|specs)/|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$")
 _VENDORED = re.compile(r"(^|/)(vendor|vendored|third_party|node_modules|site-packages|dist|build)/")
 _GENERATED = re.compile(r"(\.min\.js|\.pb\.go|_pb2\.py|\.generated\.\w+|\.g\.dart)$")
-# Release notes and changelogs (release/1.20.0-notes.rst, CHANGELOG.md, docs/changes/): they mention every
-# feature once more, in passing, so keyword evidence lifts them above the page that explains the feature.
-_CHANGES = re.compile(
-    r"(^|/)((release[-_]?notes?|releases|changelogs?|changes|news|whatsnew)/[^/]*\.(md|rst|txt|adoc)"
-    r"|([^/]*[-_.](notes|changelog)|changelog|changes|news|history|release[-_]?notes?)(\.(md|rst|txt|adoc))?)$"
-)
 
 
 @dataclass
@@ -115,7 +110,9 @@ def secondary_kind(path: str) -> str | None:
         return "vendored"
     if _GENERATED.search(p):
         return "generated"
-    return "changes" if _CHANGES.search(p) else None
+    # Release notes mention every feature once more, in passing: keyword evidence lifts them above the page
+    # that explains the feature.
+    return "changes" if is_changelog(p) else None
 
 
 def secondary_penalty(candidate: Candidate, query: QueryShape) -> float:
