@@ -178,7 +178,7 @@ class Collection:
         from semsearch.embed.registry import query_prefix
 
         prefix = query_prefix(self.model)
-        return self.embedder.embed([prefix + t for t in texts])
+        return self.embedder.embed_queries([prefix + t for t in texts])
 
     def embedding_text(self, heading: str | None, text: str) -> str:
         """What the model sees for a chunk of this collection."""
@@ -350,12 +350,13 @@ class Collection:
 
     def _checked(self, vectors: VectorIndex, ranking: Ranking, query: np.ndarray, depth: int) -> Ranking:
         """The cache's ranking with every id checked against the snapshot (call under the vectors lock)."""
-        if ranking and len(self.db.existing_chunk_ids([i for i, _ in ranking])) < len(ranking):
+        known = self.db.existing_chunk_ids([i for i, _ in ranking])
+        if len(known) < len(ranking):
             fresh = VectorIndex(self.path / VECTOR_FILE, vectors.dimensions)
             fresh.rebuild(self.db)
             self._replace_vectors(fresh)
             ranking = fresh.search(query, depth)
-        known = self.db.existing_chunk_ids([i for i, _ in ranking])
+            known = self.db.existing_chunk_ids([i for i, _ in ranking])
         return [(i, s) for i, s in ranking if i in known]
 
     def _exact(self, query: np.ndarray, ids: np.ndarray, depth: int) -> Ranking:

@@ -76,6 +76,10 @@ class Embedder(ABC):
         """Embed texts into an (n, dims) float32 array of unit vectors."""
         return self.embed_result(texts, truncate=truncate, dimensions=dimensions).vectors
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed search queries (a few short texts, someone waiting): `embed` unless a model has a faster way."""
+        return self.embed(texts)
+
     @abstractmethod
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens per text, special tokens included, before any truncation."""

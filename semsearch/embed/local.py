@@ -99,48 +99,11 @@ class LocalModel:
         self.spec = spec
         self.files = model_files(spec)
         started = time.perf_counter_ns()
-        self._verify()
+        verify_weights(spec, self.files)
         self.tokenizer = self._load_tokenizer()
         self.session = self._load_session(threads, device)
         self.load_duration = time.perf_counter_ns() - started
         self._lock = threading.Lock()
-
-    def _verify(self) -> None:
-        """Check the weights' sha256 against the pinned release.
-
-        Hashing 90 MB costs ~0.2 s, so a verified file's (size, mtime) is remembered in the
-        cache dir and a later process re-hashes only when either changed.
-        """
-        import json
-
-        stamp_path = cache_dir() / "verified" / f"{self.spec.name}.json"
-        try:
-            stamps = json.loads(stamp_path.read_text())
-        except (OSError, ValueError):
-            stamps = {}
-        fresh = {}
-        for name, expected in self.spec.sha256.items():
-            path = self.files / name
-            try:
-                stat = path.stat()
-            except OSError:
-                raise ModelIntegrityError(f"model file missing: {path}") from None
-            stamp = [str(path), stat.st_size, stat.st_mtime_ns, expected]
-            if stamps.get(name) == stamp:
-                fresh[name] = stamp
-                continue
-            actual = _sha256(path)
-            if actual != expected:
-                raise ModelIntegrityError(
-                    f"{path} has sha256 {actual[:12]}…, expected {expected[:12]}… for {self.spec.name}: "
-                    f"reinstall {self.spec.package.replace('_', '-')} at the pinned version"
-                )
-            fresh[name] = stamp
-        if fresh != stamps:
-            stamp_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = stamp_path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(fresh))
-            os.replace(tmp, stamp_path)
 
     def _load_tokenizer(self):
         return load_tokenizer(self.spec)
@@ -185,6 +148,44 @@ class LocalModel:
             input_ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1
         return self.session.run(["pooled"], {"input_ids": input_ids, "attention_mask": mask})[0]
+
+
+def verify_weights(spec: LocalModelSpec, files: Path) -> None:
+    """Check the weights' sha256 against the pinned release.
+
+    Hashing 90 MB costs ~0.2 s, so a verified file's (size, mtime) is remembered in the
+    cache dir and a later process re-hashes only when either changed.
+    """
+    import json
+
+    stamp_path = cache_dir() / "verified" / f"{spec.name}.json"
+    try:
+        stamps = json.loads(stamp_path.read_text())
+    except (OSError, ValueError):
+        stamps = {}
+    fresh = {}
+    for name, expected in spec.sha256.items():
+        path = files / name
+        try:
+            stat = path.stat()
+        except OSError:
+            raise ModelIntegrityError(f"model file missing: {path}") from None
+        stamp = [str(path), stat.st_size, stat.st_mtime_ns, expected]
+        if stamps.get(name) == stamp:
+            fresh[name] = stamp
+            continue
+        actual = _sha256(path)
+        if actual != expected:
+            raise ModelIntegrityError(
+                f"{path} has sha256 {actual[:12]}…, expected {expected[:12]}… for {spec.name}: "
+                f"reinstall {spec.package.replace('_', '-')} at the pinned version"
+            )
+        fresh[name] = stamp
+    if fresh != stamps:
+        stamp_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = stamp_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(fresh))
+        os.replace(tmp, stamp_path)
 
 
 _TOKENIZERS: dict[str, object] = {}
@@ -268,6 +269,17 @@ def truncate_ids(ids: list[int], limit: int) -> list[int]:
 
 _MODELS: dict[tuple[str, int | None, str], LocalModel] = {}
 _MODELS_LOCK = threading.Lock()
+_FIRST_QUERY_DONE = False  # this process embedded a query (the numpy encoder serves only the first)
+
+
+def numpy_encoder(spec: LocalModelSpec, files: Path):
+    """The model's encoder in numpy over its mapped weights (for one query: see LocalEmbedder.embed_queries)."""
+    import json
+
+    from semsearch.embed.numpy_bert import NumpyBert, map_safetensors
+
+    config = json.loads((files / "config.json").read_text())
+    return NumpyBert(map_safetensors(files / "model.safetensors"), config)
 
 
 def load_model(spec: LocalModelSpec, threads: int | None = None, device: str = "cpu") -> LocalModel:
@@ -375,6 +387,28 @@ class LocalEmbedder(Embedder):
             vectors = normalize(vectors)
         elapsed = time.perf_counter_ns() - started
         return EmbedResult(vectors, [len(x) for x in ids], elapsed + load_duration, load_duration)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """A process's first query runs in numpy (semsearch.embed.numpy_bert) when ONNX Runtime is not loaded yet:
+        a one-shot `semsearch query` then never imports it. Later queries load it and use it."""
+        global _FIRST_QUERY_DONE
+        with _MODELS_LOCK:
+            quick = (
+                not _FIRST_QUERY_DONE
+                and len(texts) == 1
+                and self.device == "cpu"
+                and not self.spec.int8
+                and self._loaded is None
+                and not any(key[0] == self.spec.name for key in _MODELS)
+            )
+            _FIRST_QUERY_DONE = True
+        if not quick:
+            return self.embed(texts)
+        files = model_files(self.spec)
+        verify_weights(self.spec, files)
+        encoded = load_tokenizer(self.spec).encode_batch(check_texts(texts))
+        ids = [truncate_ids(e.ids, self.context_length) for e in encoded]
+        return normalize(np.stack([numpy_encoder(self.spec, files).pooled(x) for x in ids]))
 
     def embed_result(
         self, texts: Sequence[str], *, truncate: bool = True, dimensions: int | None = None

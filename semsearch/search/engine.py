@@ -130,16 +130,17 @@ def rank(
     from semsearch.search.fusion import HYBRID_DEPTH, fuse
 
     pool = max(HYBRID_DEPTH, depth)
-    # The dense half (the query's embedding, then the vector scan) runs on a worker beside the keyword half.
-    with collection.dense_alongside(query_vector, pool, scope) as dense_search:
-        keyword = keyword_candidates(collection, text, pool, scope)
-    dense = dense_search.ranking
-    unembedded = collection.unembedded([i for i, _ in keyword[:HYBRID_DEPTH]])
-    if mode == "hybrid":
-        return fuse([dense, keyword], unembedded=unembedded)
     from semsearch.search.query import analyze
 
-    shape = analyze(text)
+    # The dense half (the query's embedding, then the vector scan) runs on a worker beside the keyword half,
+    # which reads what it can before the dense half is done.
+    with collection.dense_alongside(query_vector, pool, scope) as dense_search:
+        keyword = keyword_candidates(collection, text, pool, scope)
+        unembedded = collection.unembedded([i for i, _ in keyword[:HYBRID_DEPTH]])
+        shape = analyze(text)
+    dense = dense_search.ranking
+    if mode == "hybrid":
+        return fuse([dense, keyword], unembedded=unembedded)
     if shape.is_symbol:
         weight = settings.symbol_dense_weight
     elif settings.code_text_dense_weight is not None and _mostly_code(collection, dense[:10]):

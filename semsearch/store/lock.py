@@ -23,15 +23,21 @@ class WriterLock:
     """Re-entrant within one process object: `watch` holds it while each batch takes it again."""
 
     def __init__(self, folder: Path):
-        from filelock import FileLock
-
         self.folder = folder
-        self._lock = FileLock(str(folder / LOCK_FILE), thread_local=False)
+        self._file_lock = None  # made on first use: a process that only reads never imports filelock (12 ms)
         self._owner = folder / OWNER_FILE
 
     @property
+    def _lock(self):
+        if self._file_lock is None:
+            from filelock import FileLock
+
+            self._file_lock = FileLock(str(self.folder / LOCK_FILE), thread_local=False)
+        return self._file_lock
+
+    @property
     def held(self) -> bool:
-        return self._lock.is_locked
+        return self._file_lock is not None and self._file_lock.is_locked
 
     def holder(self) -> int | None:
         """The pid of the process holding the lock, if it said so."""

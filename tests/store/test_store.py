@@ -353,3 +353,34 @@ def test_an_older_index_gets_its_count_indexes_but_a_reader_never_waits_for_them
         .fetchall()
     )
     assert "chunks_embedded" in str(plan)
+
+
+def test_a_large_flat_index_scans_an_8bit_copy_and_still_answers_exactly(tmp_path):
+    from semsearch.store.vectors import SCAN_COPY_FROM
+
+    rng = np.random.default_rng(7)
+    dims, count = 384, SCAN_COPY_FROM + 500
+    vectors = rng.standard_normal((count, dims)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = rng.permutation(10 * count)[:count].astype(np.int64)  # ids unlike positions
+    index = VectorIndex(tmp_path / "vectors.faiss", dims)
+    index.build(ids, vectors)
+    # queries near a stored vector (as a question near its passage) and queries near nothing
+    near = vectors[rng.integers(0, count, 10)] + 0.05 * rng.standard_normal((10, dims)).astype(np.float32)
+    queries = np.vstack([near, rng.standard_normal((10, dims)).astype(np.float32)])
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+
+    for n, query in enumerate(queries):
+        found = index.search(query, 100)
+        assert index.scans_a_copy is (n > 0)  # a process's first search scans the vectors themselves
+        scores = vectors @ query
+        best = np.argsort(-scores)[:100]
+        assert [i for i, _ in found] == ids[best].tolist()
+        np.testing.assert_allclose([s for _, s in found], scores[best], rtol=0, atol=1e-5)
+
+    # a change drops the copy: the vector just added is found
+    index.update([], [(7, queries[3])], generation=0)
+    assert not index.scans_a_copy
+    assert index.search(queries[3], 1)[0][0] == 7
+    index.search(queries[3], 1)
+    assert index.scans_a_copy and index.search(queries[3], 1)[0][0] == 7
