@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,15 +26,17 @@ class WriterLock:
     def __init__(self, folder: Path):
         self.folder = folder
         self._file_lock = None  # made on first use: a process that only reads never imports filelock (12 ms)
+        self._making = threading.Lock()  # one FileLock per object, whichever thread uses it first
         self._owner = folder / OWNER_FILE
 
     @property
     def _lock(self):
-        if self._file_lock is None:
-            from filelock import FileLock
+        with self._making:
+            if self._file_lock is None:
+                from filelock import FileLock
 
-            self._file_lock = FileLock(str(self.folder / LOCK_FILE), thread_local=False)
-        return self._file_lock
+                self._file_lock = FileLock(str(self.folder / LOCK_FILE), thread_local=False)
+            return self._file_lock
 
     @property
     def held(self) -> bool:
