@@ -96,6 +96,8 @@ def search(
         ranked = rank(collection, text, want, mode=mode, scope=scope, query_vector=vector, settings=settings)
         if files:
             ranked = best_per_file(ranked, collection.chunk_paths([i for i, _ in ranked]))
+        if min_score is None:
+            ranked = ranked[:k]  # the ranking holds every candidate (up to 200): only the shown need a cosine
         # What a person sees, and what --min-score filters on: the chunk's cosine similarity to the
         # query (BM25 in keyword mode). The order stays the ranking's, which weighs keywords too.
         shown = dict(ranked) if mode in ("keyword", "dense") else _similarities(collection, vector, ranked)
