@@ -93,7 +93,9 @@ def file_name_match(candidate: Candidate, query: QueryShape) -> float:
 @functools.lru_cache(maxsize=4096)
 def _stem_parts(path: str) -> tuple[str, frozenset[str]]:
     """A file's lower-case stem and its parts, generic ones (`utils`, `index`) left out."""
-    raw = os.path.splitext(os.path.basename(path))[0]  # PurePath(path).stem, without building a path (8x faster)
+    name = os.path.basename(path)
+    dot = name.rfind(".")
+    raw = name[:dot] if 0 < dot < len(name) - 1 else name  # PurePath(path).stem, without building a path
     parts = frozenset(split_identifier(raw) or [raw.strip("_").lower()]) - _GENERIC_STEMS
     return raw.lower(), parts
 
