@@ -323,14 +323,18 @@ def keyword_search(db: Database, text: str, k: int) -> list[tuple[int, float]]:
 
 
 def test_an_older_index_gets_its_count_indexes_but_a_reader_never_waits_for_them(tmp_path, monkeypatch):
-    """The partial indexes of embedded and pending chunks (what makes the vector cache's check cheap)
-    are added to an index made before them; a reader opening it beside a writer goes on without them."""
+    """The partial indexes of embedded and pending chunks and the embedded summary (what make the vector
+    cache's check cheap) are added to an index made before them; a reader opening it beside a writer goes
+    on without them, counting from the rows."""
     monkeypatch.setenv("SEMSEARCH_BUSY_TIMEOUT", "3")
     path = tmp_path / "index.db"
     db = Database(path)
     db.write_files([file_with_chunks("/a.md", ["a", "b"], seed=80)])
     db.conn.execute("DROP INDEX chunks_embedded")
     db.conn.execute("DROP INDEX chunks_pending")
+    for trigger in ("insert", "delete", "update"):
+        db.conn.execute(f"DROP TRIGGER embedded_summary_{trigger}")
+    db.conn.execute("DROP TABLE embedded_summary")
     db.close()
 
     def indexes() -> set[str]:
@@ -347,6 +351,11 @@ def test_an_older_index_gets_its_count_indexes_but_a_reader_never_waits_for_them
     writer.close()
     Database(path).close()
     assert {"chunks_embedded", "chunks_pending"} <= indexes()
+    again = Database(path)  # the summary was added with what the rows held, and follows them since
+    assert again.conn.execute("SELECT count, id_sum FROM embedded_summary").fetchone() == (2, 3)
+    again.write_files([file_with_chunks("/b.md", ["c"], seed=81)])
+    assert again.chunk_id_summary() == scanned_summary(again) == (3, 6)
+    again.close()
     plan = (
         sqlite3.connect(path)
         .execute("EXPLAIN QUERY PLAN SELECT count(*), sum(id) FROM chunks WHERE vector IS NOT NULL")
@@ -384,3 +393,28 @@ def test_a_large_flat_index_scans_an_8bit_copy_and_still_answers_exactly(tmp_pat
     assert index.search(queries[3], 1)[0][0] == 7
     index.search(queries[3], 1)
     assert index.scans_a_copy and index.search(queries[3], 1)[0][0] == 7
+
+
+def scanned_summary(db: Database) -> tuple[int, int]:
+    count, total = db.conn.execute(
+        "SELECT count(*), coalesce(sum(id), 0) FROM chunks WHERE vector IS NOT NULL"
+    ).fetchone()
+    return count, total
+
+
+def test_the_embedded_summary_follows_every_write(db):
+    """The count and id sum the vector cache is checked against come from triggers, not a scan of every id."""
+    record, chunks, vectors = file_with_chunks("/a.md", ["a", "b", "c"], seed=90)
+    db.write_files([(record, chunks, [vectors[0], None, vectors[2]])])  # one chunk pending
+    assert db.chunk_id_summary() == scanned_summary(db) and db.chunk_id_summary()[0] == 2
+    pending = db.conn.execute("SELECT id FROM chunks WHERE vector IS NULL").fetchone()[0]
+    db.set_vectors([(pending, vectors[1])])
+    assert db.chunk_id_summary() == scanned_summary(db) and db.chunk_id_summary()[0] == 3
+    db.write_files([file_with_chunks("/a.md", ["a", "d"], seed=91), file_with_chunks("/b.md", ["e"], seed=92)])
+    assert db.chunk_id_summary() == scanned_summary(db) and db.chunk_id_summary()[0] == 3
+    db.remove_files(["/b.md"])
+    assert db.chunk_id_summary() == scanned_summary(db) and db.chunk_id_summary()[0] == 2
+    db.conn.execute("UPDATE chunks SET vector = NULL WHERE id = (SELECT max(id) FROM chunks)")
+    assert db.chunk_id_summary() == scanned_summary(db) and db.chunk_id_summary()[0] == 1
+    db.clear()
+    assert db.chunk_id_summary() == (0, 0)
