@@ -137,7 +137,7 @@ class LocalModel:
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids with [CLS]/[SEP], untruncated."""
-        return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
+        return tokenize(self.spec, texts)
 
     def run(self, ids: list[list[int]]) -> np.ndarray:
         """Pooled (unnormalized) vectors for already-truncated id lists, in one padded batch."""
@@ -238,6 +238,11 @@ def load_tokenizer(spec: LocalModelSpec):
     return _TOKENIZERS[spec.name]
 
 
+def tokenize(spec: LocalModelSpec, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids with [CLS]/[SEP], untruncated (the tokenizer alone: the network need not be loaded)."""
+    return [e.ids for e in load_tokenizer(spec).encode_batch(list(texts), add_special_tokens=True)]
+
+
 def cuda_provider_available() -> bool:
     """Whether the installed ONNX Runtime is the GPU build (whether a GPU is there shows only when a session starts)."""
     import onnxruntime as ort
@@ -276,7 +281,8 @@ def numpy_encoder(spec: LocalModelSpec, files: Path):
     """The model's encoder in numpy over its mapped weights (for one query: see LocalEmbedder.embed_queries)."""
     import json
 
-    from semsearch.embed.numpy_bert import NumpyBert, map_safetensors
+    from semsearch.embed.numpy_bert import NumpyBert
+    from semsearch.embed.onnx_graph import map_safetensors
 
     config = json.loads((files / "config.json").read_text())
     return NumpyBert(map_safetensors(files / "model.safetensors"), config)
@@ -344,7 +350,7 @@ class LocalEmbedder(Embedder):
         # A group at a time, cut at once: untruncated ids of thousands of long texts would
         # briefly hold hundreds of MB (a Python int per token) when only `limit` of each survive.
         for start in range(0, len(texts), TOKENIZE_GROUP):
-            group = self.loaded.tokenize(texts[start : start + TOKENIZE_GROUP])
+            group = tokenize(self.spec, texts[start : start + TOKENIZE_GROUP])
             if not truncate and any(len(x) > limit for x in group):
                 raise ContextLengthError()
             ids += [truncate_ids(x, limit) for x in group]
@@ -406,9 +412,8 @@ class LocalEmbedder(Embedder):
             return self.embed(texts)
         files = model_files(self.spec)
         verify_weights(self.spec, files)
-        encoded = load_tokenizer(self.spec).encode_batch(check_texts(texts))
-        ids = [truncate_ids(e.ids, self.context_length) for e in encoded]
-        return normalize(np.stack([numpy_encoder(self.spec, files).pooled(x) for x in ids]))
+        (ids,) = self.prepare(texts)
+        return normalize(numpy_encoder(self.spec, files).pooled(ids)[None, :])
 
     def embed_result(
         self, texts: Sequence[str], *, truncate: bool = True, dimensions: int | None = None

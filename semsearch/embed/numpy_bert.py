@@ -12,32 +12,7 @@ benchmarks/README.md, row 13). The vectors agree with ONNX Runtime's to about 1e
 
 from __future__ import annotations
 
-import json
-import mmap
-import struct
-from pathlib import Path
-
 import numpy as np
-
-_DTYPES = {"F32": np.float32, "I64": np.int64}
-
-
-def map_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """Read-only arrays over a mapped safetensors file: only the pages a computation touches are read."""
-    with path.open("rb") as f:
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    (header_size,) = struct.unpack("<Q", mapped[:8])
-    header = json.loads(mapped[8 : 8 + header_size])
-    base = 8 + header_size
-    arrays = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = np.dtype(_DTYPES[meta["dtype"]])
-        start, end = meta["data_offsets"]
-        flat = np.frombuffer(mapped, dtype=dtype, count=(end - start) // dtype.itemsize, offset=base + start)
-        arrays[name] = flat.reshape(meta["shape"])
-    return arrays
 
 
 class NumpyBert:

@@ -10,6 +10,7 @@ because Ollama's legacy /api/embeddings returns it that way.
 from __future__ import annotations
 
 import json
+import mmap
 import struct
 from pathlib import Path
 
@@ -20,25 +21,31 @@ BUILDER_VERSION = 3  # bump when the graph changes, so cached .onnx files are re
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
 
 
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """Read a safetensors file with numpy alone (8-byte header size, JSON header, raw tensors)."""
-    data = path.read_bytes()
-    (header_size,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + header_size])
+def map_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Read-only arrays over a mapped safetensors file (8-byte header size, JSON header, raw tensors):
+    only the pages a computation touches are read."""
+    with path.open("rb") as f:
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    (header_size,) = struct.unpack("<Q", mapped[:8])
+    header = json.loads(mapped[8 : 8 + header_size])
     base = 8 + header_size
-    tensors = {}
+    arrays = {}
     for name, meta in header.items():
         if name == "__metadata__":
             continue
+        dtype = np.dtype(_DTYPES[meta["dtype"]])
         start, end = meta["data_offsets"]
-        array = np.frombuffer(data, dtype=_DTYPES[meta["dtype"]], count=-1, offset=base + start)
-        count = int(np.prod(meta["shape"])) if meta["shape"] else 1
-        tensors[name] = (
-            array[:count].reshape(meta["shape"]).astype(np.float32, copy=True)
-            if meta["dtype"] == "F16"
-            else array[:count].reshape(meta["shape"]).copy()
-        )
-    return tensors
+        flat = np.frombuffer(mapped, dtype=dtype, count=(end - start) // dtype.itemsize, offset=base + start)
+        arrays[name] = flat.reshape(meta["shape"])
+    return arrays
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """The tensors as owned arrays, half precision widened to float32 (what the graph builder wants)."""
+    return {
+        name: array.astype(np.float32) if array.dtype == np.float16 else array.copy()
+        for name, array in map_safetensors(path).items()
+    }
 
 
 def build_bert_encoder(weights: dict[str, np.ndarray], config: dict) -> bytes:

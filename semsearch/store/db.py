@@ -246,7 +246,7 @@ class Database:
         if version > SCHEMA_VERSION:
             raise SemsearchError(f"{self.path}: index schema {version} is newer than this semsearch ({SCHEMA_VERSION})")
         self._add_anchor_column()
-        self._add_vector_state_indexes()
+        self._add_vector_state()
         if version == SCHEMA_VERSION:
             return
         self.conn.execute("BEGIN IMMEDIATE")
@@ -280,7 +280,7 @@ class Database:
             self._rollback()
             raise
 
-    def _add_vector_state_indexes(self) -> None:
+    def _add_vector_state(self) -> None:
         """The partial indexes of embedded and pending chunks, and the embedded summary, on an index made
         before them. They only make counts fast (the vector cache's check on every load, `status`), so a
         reader that cannot write them now (a writer holds the lock, a read-only folder) goes on without them."""

@@ -324,9 +324,7 @@ class VectorIndex:
         """(count, sum) of the chunk ids this cache holds, to compare with SQLite's."""
         if self.disk is not None:
             return self.disk.id_summary()
-        import faiss
-
-        ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        ids = _flat_ids(self.index)
         return int(len(ids)), int(ids.sum()) if len(ids) else 0
 
 
