@@ -107,8 +107,10 @@ class Collection:
         )
         self._vectors: VectorIndex | None = None
         self._vectors_lock = threading.RLock()
-        self._match_counts: dict[str, int] = {}  # match_count's answers, for the generation in _counted_at
-        self._counted_at = -1
+        # Counts (of files, chunks, keyword matches) for the committed state in _counted_at: a query asks for
+        # them every time, and on 100,000 chunks counting the chunks alone cost 0.5-1 ms.
+        self._counts: dict[object, int] = {}
+        self._counted_at: tuple[str | None, int] | None = None
         self.writer_lock = WriterLock(self.path)
         self.wait_for_writer = wait_for_writer
         self.on_wait = on_wait
@@ -380,14 +382,18 @@ class Collection:
         return self.db.keyword_search(expression, depth, weights, None if scope is None else scope.file_ids)
 
     def match_count(self, expression: str) -> int:
-        """How many chunks an FTS5 MATCH expression finds (counting reads no positions: cheap), remembered
-        for the committed state it was counted in (queries share words; a commit starts afresh)."""
-        generation = self.db.generation
-        if generation != self._counted_at or len(self._match_counts) >= 4096:
-            self._match_counts, self._counted_at = {}, generation
-        if (count := self._match_counts.get(expression)) is None:
-            count = self._match_counts[expression] = self.db.match_count(expression)
-        return count
+        """How many chunks an FTS5 MATCH expression finds (counting reads no positions: cheap); queries
+        share words, so the count is remembered for the committed state (see _counted)."""
+        return self._counted(("match", expression), lambda: self.db.match_count(expression))
+
+    def _counted(self, key: object, count: Callable[[], int]) -> int:
+        """count(), remembered until another state is committed (or another database swapped in)."""
+        state = self.db.state()
+        if state != self._counted_at or len(self._counts) >= 4096:
+            self._counts, self._counted_at = {}, state
+        if (found := self._counts.get(key)) is None:
+            found = self._counts[key] = count()
+        return found
 
     def cosines(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
         """Each chunk's cosine similarity to the query (chunks deleted meanwhile are left out)."""
@@ -427,10 +433,10 @@ class Collection:
         return self.db.path_bounds()
 
     def file_count(self) -> int:
-        return self.db.file_count()
+        return self._counted("files", self.db.file_count)
 
     def chunk_count(self) -> int:
-        return self.db.chunk_count()
+        return self._counted("chunks", self.db.chunk_count)
 
     def embedded_count(self) -> int:
         return self.db.embedded_count()

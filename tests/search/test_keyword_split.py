@@ -80,8 +80,8 @@ def test_small_indexes_run_the_full_query(chunks):
     assert got == full(chunks, "ferroptosis in cell study", 10)
 
 
-def test_a_collections_match_counts_follow_its_commits(tmp_path):
-    """match_count remembers its answers for one committed state only: a commit adds to the count."""
+def test_a_collections_counts_follow_its_commits(tmp_path):
+    """Counts are remembered for one committed state: a commit, or a rebuilt index swapped in, counts afresh."""
     from semsearch.embed.local import LocalEmbedder
     from semsearch.index import Index
 
@@ -92,6 +92,12 @@ def test_a_collections_match_counts_follow_its_commits(tmp_path):
         index.add([docs])
         collection = index.collection
         assert collection.match_count('"ferroptosis"') == 1
+        assert (collection.file_count(), collection.chunk_count()) == (1, 1)
         (docs / "b.md").write_text("# More\n\nFerroptosis again, in another note.\n")
         index.add([docs])
         assert collection.match_count('"ferroptosis"') == 2
+        assert (collection.file_count(), collection.chunk_count()) == (2, 2)
+        (docs / "a.md").unlink()
+        index.add([docs], reindex=True)
+        assert collection.match_count('"ferroptosis"') == 1
+        assert (collection.file_count(), collection.chunk_count()) == (1, 1)
