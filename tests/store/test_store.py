@@ -172,6 +172,56 @@ def test_a_loaded_cache_is_mapped_and_copied_before_a_write_changes_it(db, tmp_p
     assert again.mapped and not again.dirty and again.count == 2
 
 
+ONE_SHOT = """
+import json, sys
+from pathlib import Path
+import numpy as np
+from semsearch.store.db import Database
+from semsearch.store.vectors import VectorIndex
+db = Database(Path(sys.argv[1]))
+index = VectorIndex(Path(sys.argv[2]), int(sys.argv[3]))
+index.load(db)
+found = index.search(np.array(json.loads(sys.argv[4]), np.float32), 5)
+print(json.dumps([found, index.dirty, "faiss" in sys.modules]))
+"""
+
+
+def test_a_one_shot_search_reads_the_saved_flat_file_without_faiss(db, tmp_path):
+    """A query process maps the flat cache with numpy and scans it: the same answer as FAISS, no FAISS import."""
+    import subprocess
+    import sys
+
+    for n in range(6):
+        db.write_files([file_with_chunks(f"/{n}.md", [f"c{n}-{i}" for i in range(20)], seed=100 + 20 * n)])
+    saved = VectorIndex(tmp_path / "vectors.faiss", DIMS)
+    saved.load(db)
+    saved.save(db)
+    query = unit(137)
+    args = [str(tmp_path / "index.db"), str(tmp_path / "vectors.faiss"), str(DIMS), json.dumps(query.tolist())]
+    out = subprocess.run([sys.executable, "-c", ONE_SHOT, *args], capture_output=True, text=True, check=True)
+    found, rebuilt, imported = json.loads(out.stdout)
+    assert not rebuilt and not imported
+    expected = saved.search(query, 5)  # FAISS's own index, in this process
+    assert [i for i, _ in found] == [i for i, _ in expected]
+    np.testing.assert_allclose([s for _, s in found], [s for _, s in expected], atol=1e-6)
+
+
+def test_a_flat_file_in_a_layout_numpy_does_not_map_is_read_by_faiss(db, tmp_path, monkeypatch):
+    """Another FAISS version may lay the file out otherwise: then FAISS reads it, and nothing is rebuilt."""
+    from semsearch.store import vectors
+
+    saved_pair(db, tmp_path)
+    assert vectors.map_flat_file(tmp_path / "vectors.faiss", DIMS, 2) is not None
+    assert vectors.map_flat_file(tmp_path / "vectors.faiss", DIMS + 1, 2) is None
+    assert vectors.map_flat_file(tmp_path / "vectors.faiss", DIMS, 3) is None
+    monkeypatch.setattr(vectors, "map_flat_file", lambda *_: None)
+    index = VectorIndex(tmp_path / "vectors.faiss", DIMS)
+    index.load(db)
+    assert index.mapped is None and not index.dirty and index.count == 2
+    _, _, ids, stored = db.vector_snapshot()
+    assert index.search(unit(60), 1) == [(int(ids[np.argmax(stored @ unit(60))]), pytest.approx(1.0))]
+
+
 def test_a_sidecar_with_the_whole_files_crc_still_loads(db, tmp_path):
     """Sidecars written before the sampled CRC carry a CRC of the whole file: still trusted when it matches."""
     import zlib
