@@ -32,7 +32,7 @@ STOPWORDS = frozenset(
 # Large indexes only: a query word found in more than COMMON_SHARE of the chunks (but not all its words are)
 # still scores the chunks the other words find, but finds none by itself. Scoring every chunk that holds
 # "cells" or "patients" was most of a query's time on 100,000 chunks. At 4%, as at 5%, 300 SciFact train
-# questions got the top 10 of the full query in auto mode, every one (3%: 3 changed), for about 1.4 ms less
+# questions got the top 10 of the full query in auto mode, every one (3%: 3 changed), for about 2 ms less
 # FTS5 (benchmarks/README.md, row 13). Below SPLIT_FROM chunks the full query is cheap, and runs.
 COMMON_SHARE = 0.04
 SPLIT_FROM = 50_000
