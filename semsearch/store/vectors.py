@@ -23,6 +23,7 @@ import json
 import os
 import struct
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,7 @@ class VectorIndex:
         self.trained_on = 0
         self.dirty = False
         self.stale = False  # missed a commit: must be rebuilt from SQLite, never saved
-        self.scan = None  # an 8-bit copy of the flat vectors, scanned in their place (see search)
+        self.scan: ScanCopy | None = None  # an 8-bit copy of the flat vectors, scanned in their place (see search)
         self.searches = 0  # since the vectors last changed
 
     @property
@@ -235,8 +236,7 @@ class VectorIndex:
         if self.scan is None:
             rows = _top_rows(np.einsum("ij,j->i", vectors, query[0]), k)  # numpy: no FAISS import for one query
         else:
-            _, rows = one_thread(self.scan.search, query, min(self.count, k * SCAN_WIDTH))
-            rows = rows[0][rows[0] >= 0]
+            rows = self.scan.rows(query, min(self.count, k * SCAN_WIDTH))
         exact = vectors[rows] @ query[0]
         best = np.argsort(-exact, kind="stable")[:k]
         return [(int(i), float(s)) for i, s in zip(ids[rows[best]], exact[best], strict=True)]
@@ -446,16 +446,32 @@ def _top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
 
 
-def _scan_copy(vectors: np.ndarray):
-    """The vectors at 8 bits per component (one range for all: unit vectors' components share it; 3.5 ms a
-    scan of 100,000 against 4.7 ms with a range per dimension), rows in the same order."""
+@dataclass(frozen=True)
+class ScanCopy:
+    """A flat index's vectors at 8 bits per component, rows in the same order: each component times one scale
+    for all (unit vectors' components share a range), rounded to a signed byte. FAISS compares signed bytes
+    with signed bytes, so the query is scaled and rounded the same way."""
+
+    index: object  # faiss.IndexScalarQuantizer, QT_8bit_direct_signed
+    scale: float
+
+    def rows(self, query: np.ndarray, k: int) -> np.ndarray:
+        """Rows of the k highest inner products with the query, by their 8-bit values."""
+        _, rows = one_thread(self.index.search, np.clip(np.round(query * self.scale), -127, 127), k)
+        return rows[0][rows[0] >= 0]
+
+
+def _scan_copy(vectors: np.ndarray) -> ScanCopy:
+    """Signed bytes are scanned without decoding them to floats: 2.0 ms for 100,000 vectors against 3.5 ms
+    for FAISS's 8-bit uniform codes (4.7 ms with a range per dimension)."""
     import faiss
 
-    uniform = faiss.ScalarQuantizer.QT_8bit_uniform
-    copy = faiss.IndexScalarQuantizer(vectors.shape[1], uniform, faiss.METRIC_INNER_PRODUCT)
-    copy.train(vectors)
-    copy.add(vectors)
-    return copy
+    scale = 127.0 / max(float(np.abs(vectors).max()), 1e-30)
+    signed = faiss.ScalarQuantizer.QT_8bit_direct_signed
+    copy = faiss.IndexScalarQuantizer(vectors.shape[1], signed, faiss.METRIC_INNER_PRODUCT)
+    for start in range(0, len(vectors), 16_384):  # in blocks: the rounded floats are a copy
+        copy.add(np.round(vectors[start : start + 16_384] * scale).astype(np.float32))
+    return ScanCopy(copy, scale)
 
 
 def one_thread(search, *args):

@@ -424,9 +424,12 @@ def test_a_large_flat_index_scans_an_8bit_copy_and_still_answers_exactly(tmp_pat
     ids = rng.permutation(10 * count)[:count].astype(np.int64)  # ids unlike positions
     index = VectorIndex(tmp_path / "vectors.faiss", dims)
     index.build(ids, vectors)
-    # queries near a stored vector (as a question near its passage) and queries near nothing
+    # queries near a stored vector (as a question near its passage), queries near nothing, and queries along an
+    # axis (a component far beyond any stored one, which the 8-bit copy must clip, not wrap)
     near = vectors[rng.integers(0, count, 10)] + 0.05 * rng.standard_normal((10, dims)).astype(np.float32)
-    queries = np.vstack([near, rng.standard_normal((10, dims)).astype(np.float32)])
+    axes = -np.eye(dims, dtype=np.float32)[[0, 5]]
+    axes[1] *= -1
+    queries = np.vstack([near, rng.standard_normal((10, dims)).astype(np.float32), axes])
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
 
     for n, query in enumerate(queries):
