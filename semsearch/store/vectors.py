@@ -217,9 +217,9 @@ class VectorIndex:
         """The k nearest (chunk id, inner product), best first; exact on a flat index.
 
         A flat scan reads every vector (154 MB for 100,000): it is bound by memory, not arithmetic.
-        From a process's second search (a one-shot query never pays for it), a flat index of
-        SCAN_COPY_FROM vectors or more is scanned in an 8-bit copy, a quarter of the bytes (0.2 s to
-        build for 100,000; dropped when the vectors change), for SCAN_WIDTH times the neighbours
+        It runs in numpy, so a one-shot query never imports FAISS. From a process's second search, a
+        flat index of SCAN_COPY_FROM vectors or more is scanned in an 8-bit copy, a quarter of the bytes
+        (0.2 s to build for 100,000; dropped when the vectors change), for SCAN_WIDTH times the neighbours
         wanted, and those are ranked by their exact inner products: the same k as the full scan
         unless 8 bits moved one of them from the top k past SCAN_WIDTH * k (tests/store: none did).
         """
