@@ -223,20 +223,21 @@ class VectorIndex:
         wanted, and those are ranked by their exact inner products: the same k as the full scan
         unless 8 bits moved one of them from the top k past SCAN_WIDTH * k (tests/store: none did).
         """
-        if self.count == 0:
-            return []
-        k = min(k, self.count)
         if self.disk is not None:
-            return self.disk.search(query, k)
+            return self.disk.search(query, min(k, self.disk.count)) if self.disk.count else []
+        ids, vectors = self._arrays()  # read once: on a FAISS index each read goes through SWIG
+        count = len(ids)
+        if count == 0:
+            return []
+        k = min(k, count)
         query = np.asarray(query, dtype=np.float32).reshape(1, -1)
-        ids, vectors = self._arrays()
         self.searches += 1
-        if self.scan is None and self.searches > 1 and self.count >= SCAN_COPY_FROM:
+        if self.scan is None and self.searches > 1 and count >= SCAN_COPY_FROM:
             self.scan = _scan_copy(vectors)
         if self.scan is None:
             rows = _top_rows(np.einsum("ij,j->i", vectors, query[0]), k)  # numpy: no FAISS import for one query
         else:
-            rows = self.scan.rows(query, min(self.count, k * SCAN_WIDTH))
+            rows = self.scan.rows(query, min(count, k * SCAN_WIDTH))
         exact = vectors[rows] @ query[0]
         best = np.argsort(-exact, kind="stable")[:k]
         return [(int(i), float(s)) for i, s in zip(ids[rows[best]], exact[best], strict=True)]
